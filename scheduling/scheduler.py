@@ -1,0 +1,157 @@
+"""The scheduler that ``manage.py rqscheduler`` runs.
+
+rq-scheduler's stock loop wakes every 60 seconds and keeps due times in whole seconds, so
+a task could start up to a minute late, or up to a second early. This one keeps due times
+with their fractions, sleeps until the next due time (never longer than
+BACKTICK_SCHEDULER_POLL_INTERVAL, so that new entries are seen quickly), and moves each
+due job to its queue in a transaction that a concurrent cancel cannot slip through.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from django.db import connections
+from rq.exceptions import NoSuchJobError
+from rq.queue import Queue
+from rq_scheduler import Scheduler
+
+from . import conf, mirror
+from .jobs import SCHEDULE_KEY, BacktickJob, JobSerializer
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_LOCK_KEY = "backtick:reconcile_lock"
+# Due jobs read per round trip; a large backlog is moved in several batches.
+BATCH_SIZE = 500
+
+
+class BacktickScheduler(Scheduler):
+    job_class = BacktickJob
+    # Held only while jobs are moved; a scheduler killed holding it blocks the others
+    # for at most this long.
+    lock_ttl = 10
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["job_class"] = BacktickJob
+        super().__init__(*args, **kwargs)
+        self._last_reconcile = 0.0
+
+    def acquire_lock(self) -> bool:
+        self._lock_acquired = bool(
+            self.connection.set(self.scheduler_lock_key, time.time(), ex=self.lock_ttl, nx=True)
+        )
+        return self._lock_acquired
+
+    def due_job_ids(self, now: float) -> list[str]:
+        ids = self.connection.zrangebyscore(SCHEDULE_KEY, "-inf", now, start=0, num=BATCH_SIZE)
+        return [job_id.decode() for job_id in ids]
+
+    def enqueue_jobs(self) -> list[str]:
+        """Move every job that is due to its queue; return the ids moved."""
+        moved: list[str] = []
+        while True:
+            due = self.due_job_ids(time.time())
+            moved_now = [job_id for job_id in due if self.move_to_queue(job_id)]
+            mirror.record_tasks_enqueued(moved_now)
+            moved.extend(moved_now)
+            if len(due) < BATCH_SIZE:
+                return moved
+
+    def move_to_queue(self, job_id: str) -> bool:
+        """Move one due job from the schedule to its queue; False if someone else took it.
+
+        The transaction watches the job's hash: a cancel changes that hash, so a job that
+        is canceled meanwhile makes the transaction fail instead of being enqueued.
+        """
+        job_key = BacktickJob.key_for(job_id)
+        with self.connection.pipeline() as pipe:
+            try:
+                pipe.watch(job_key)
+                if pipe.zscore(SCHEDULE_KEY, job_id) is None:
+                    return False
+                try:
+                    job = BacktickJob.fetch(job_id, connection=self.connection)
+                except NoSuchJobError:
+                    pipe.multi()
+                    pipe.zrem(SCHEDULE_KEY, job_id)
+                    pipe.execute()
+                    logger.warning(
+                        "Task %s was due but its job is gone from Redis",
+                        job_id,
+                        extra={"event": "task_job_missing", "task_id": job_id},
+                    )
+                    return False
+
+                queue = Queue(
+                    job.origin,
+                    connection=self.connection,
+                    job_class=BacktickJob,
+                    serializer=JobSerializer,
+                )
+                pipe.multi()
+                pipe.zrem(SCHEDULE_KEY, job_id)
+                queue.enqueue_job(job, pipeline=pipe, at_front=bool(job.enqueue_at_front))
+                pipe.execute()
+            except redis.WatchError:
+                return False
+
+        logger.info(
+            "Task %s moved to queue %s",
+            job_id,
+            job.origin,
+            extra={"event": "task_enqueued", "task_id": job_id, "queue": job.origin},
+        )
+        return True
+
+    def seconds_until_next_look(self) -> float:
+        poll = float(conf.get("BACKTICK_SCHEDULER_POLL_INTERVAL"))
+        upcoming = self.connection.zrange(SCHEDULE_KEY, 0, 0, withscores=True)
+        if not upcoming:
+            return poll
+        return max(0.0, min(poll, upcoming[0][1] - time.time()))
+
+    def reconcile_if_due(self) -> None:
+        interval = int(conf.get("BACKTICK_RECONCILE_INTERVAL"))
+        if time.monotonic() - self._last_reconcile < interval:
+            return
+        self._last_reconcile = time.monotonic()
+        # One scheduler per interval heals the mirror, however many are running.
+        if not self.connection.set(RECONCILE_LOCK_KEY, self.name, ex=interval, nx=True):
+            return
+
+        from .reconcile import reconcile_tasks
+
+        try:
+            report = reconcile_tasks()
+        except Exception:
+            logger.exception("Reconciling the audit mirror failed", extra={"event": "reconcile_failed"})
+            return
+        finally:
+            connections.close_all()
+        if report.changed:
+            logger.info(
+                "Reconcile healed %d rows", report.changed, extra={"event": "reconcile_done"}
+            )
+
+    def run(self, burst: bool = False) -> None:
+        self.register_birth()
+        self._install_signal_handlers()
+        logger.info("Scheduler %s started", self.name, extra={"event": "scheduler_started"})
+        try:
+            while True:
+                self.heartbeat()
+                if self.acquire_lock():
+                    try:
+                        self.enqueue_jobs()
+                    finally:
+                        self.remove_lock()
+                self.reconcile_if_due()
+                if burst:
+                    break
+                time.sleep(self.seconds_until_next_look())
+        finally:
+            self.remove_lock()
+            self.register_death()

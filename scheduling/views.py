@@ -1,0 +1,113 @@
+"""HTTP API: thin viewsets over the scheduling services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import registry, services
+from .actors import Actor
+from .filters import ScheduledTaskFilter
+from .models import Interface, ScheduledTask
+from .serializers import (
+    RegisteredTaskSerializer,
+    ScheduledTaskDetailSerializer,
+    ScheduledTaskSerializer,
+    ScheduleRequestSerializer,
+    ScheduleResponseSerializer,
+    UnscheduleRequestSerializer,
+    UnscheduleResponseSerializer,
+)
+
+
+class SchedulingViewSet(viewsets.ViewSet):
+    """Schedule runs of registered tasks and cancel them."""
+
+    @extend_schema(
+        request=ScheduleRequestSerializer,
+        responses={200: ScheduleResponseSerializer},
+        examples=[
+            OpenApiExample(
+                "Run do_something now",
+                value={"task_name": "do_something", "datetimes": [], "kwargs": {"how_long": 5}},
+                request_only=True,
+            )
+        ],
+        summary="Run a registered task now, or once at each given datetime",
+    )
+    def schedule(self, request: Request) -> Response:
+        body = ScheduleRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        runs = services.schedule_task(
+            task_name=body.validated_data["task_name"],
+            kwargs=body.validated_data["kwargs"],
+            run_times=body.validated_data["datetimes"],
+            actor=Actor.for_user(request.user, Interface.API),
+        )
+        return Response(
+            {"task_ids": [str(run.id) for run in runs], "message": "Tasks scheduled successfully"}
+        )
+
+    @extend_schema(
+        request=UnscheduleRequestSerializer,
+        responses={200: UnscheduleResponseSerializer},
+        summary="Cancel scheduled or queued tasks",
+    )
+    def unschedule(self, request: Request) -> Response:
+        body = UnscheduleRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        report = services.cancel_tasks(
+            task_ids=body.validated_data["task_ids"],
+            actor=Actor.for_user(request.user, Interface.API),
+            enqueue_dependents=body.validated_data["enqueue_dependents"],
+        )
+        if report.skipped:
+            message = f"{len(report.canceled)} of {len(report.outcomes)} tasks unscheduled"
+        else:
+            message = "Tasks unscheduled successfully"
+        return Response(
+            {"task_ids": report.canceled, "outcomes": report.skipped, "message": message}
+        )
+
+
+class ScheduledTaskViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit record of every run: what, when, for whom, with what outcome."""
+
+    queryset = ScheduledTask.objects.select_related("created_by")
+    filterset_class = ScheduledTaskFilter
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return self.queryset.prefetch_related("events")
+        return self.queryset
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return ScheduledTaskDetailSerializer
+        return ScheduledTaskSerializer
+
+
+class RegisteredTaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The tasks that may be scheduled, with their parameters, queue and retry policy."""
+
+    serializer_class = RegisteredTaskSerializer
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        return [
+            {
+                "name": name,
+                "description": (task.func.__doc__ or "").strip(),
+                "queue": task.queue,
+                "timeout": task.timeout,
+                "parameters": registry.describe_parameters(task),
+                "retry": task.retry_policy(),
+            }
+            for name, task in registry.registered_tasks().items()
+        ]

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from scheduling.redis_keys import get_connection
+
+
+@pytest.fixture(autouse=True)
+def redis_db():
+    """The test Redis database, emptied before each test (never index 0: see tests/settings)."""
+    connection = get_connection()
+    index = connection.connection_pool.connection_kwargs.get("db", 0)
+    assert index != 0, "tests must not run against Redis database 0"
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user(username="alice", password="secret-pass-1")
+
+
+@pytest.fixture
+def api_client(user):
+    client = APIClient()
+    token = Token.objects.create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
