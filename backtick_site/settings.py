@@ -98,7 +98,9 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -165,7 +167,9 @@ BACKTICK_TASKS = {
     "raise_exception_again": "tasks.examples.raise_exception_again",
     "make_request": "tasks.examples.make_request",
 }
-BACKTICK_MAX_SCHEDULE_AHEAD = int(os.environ.get("BACKTICK_MAX_SCHEDULE_AHEAD", 30 * 24 * 3600))
+BACKTICK_MAX_SCHEDULE_AHEAD = int(
+    os.environ.get("BACKTICK_MAX_SCHEDULE_AHEAD", 30 * 24 * 3600)
+)
 BACKTICK_MAX_DATETIMES = int(os.environ.get("BACKTICK_MAX_DATETIMES", 1000))
 
 LOGGING = {
@@ -182,3 +186,8 @@ LOGGING = {
         "rq_scheduler": {"level": "INFO", "propagate": False, "handlers": ["console"]},
     },
 }
+
+# In development whitenoise finds static files in the apps; production serves them
+# from STATIC_ROOT, filled by collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG

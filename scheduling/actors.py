@@ -16,7 +16,9 @@ class Actor:
 
     @classmethod
     def for_user(cls, user: Any, interface: str) -> Actor:
-        return cls(interface=interface, user=user if user and user.is_authenticated else None)
+        return cls(
+            interface=interface, user=user if user and user.is_authenticated else None
+        )
 
     @classmethod
     def command(cls, name: str) -> Actor:
@@ -33,4 +35,8 @@ class Actor:
         return self.name or "system"
 
     def event_fields(self) -> dict[str, Any]:
-        return {"actor_user": self.user, "actor": self.label, "interface": self.interface}
+        return {
+            "actor_user": self.user,
+            "actor": self.label,
+            "interface": self.interface,
+        }

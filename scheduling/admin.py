@@ -19,7 +19,15 @@ class TaskEventInline(admin.TabularInline):
 
 @admin.register(ScheduledTask)
 class ScheduledTaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "task_name", "status", "queue", "scheduled_for", "attempts", "created_by"]
+    list_display = [
+        "id",
+        "task_name",
+        "status",
+        "queue",
+        "scheduled_for",
+        "attempts",
+        "created_by",
+    ]
     list_filter = ["status", "task_name", "queue"]
     search_fields = ["=id"]
     date_hierarchy = "scheduled_for"
@@ -60,4 +68,6 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
 
         if search_term and parse_task_id(search_term.strip().lower()) is None:
             return queryset.none(), False
-        return super().get_search_results(request, queryset, search_term.strip().lower())
+        return super().get_search_results(
+            request, queryset, search_term.strip().lower()
+        )

@@ -50,7 +50,9 @@ class RedisUnavailable(BacktickError):
     code = "redis_unavailable"
 
     def __init__(self) -> None:
-        super().__init__("The schedule store (Redis) cannot be reached; nothing was scheduled.")
+        super().__init__(
+            "The schedule store (Redis) cannot be reached; nothing was scheduled."
+        )
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -58,10 +60,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, BacktickError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
         return Response(detail, status=exc.status_code)
-    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
-        logger.error("Redis unreachable while serving %s", context.get("view"), exc_info=exc)
+    if isinstance(
+        exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError
+    ):
+        logger.error(
+            "Redis unreachable while serving %s", context.get("view"), exc_info=exc
+        )
         return Response(
-            {"detail": "The schedule store (Redis) cannot be reached; try again later."},
+            {
+                "detail": "The schedule store (Redis) cannot be reached; try again later."
+            },
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     return exception_handler(exc, context)

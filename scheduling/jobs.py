@@ -57,13 +57,17 @@ class BacktickJob(Job):
     """
 
     def __init__(self, id: str | None = None, connection=None, serializer=None) -> None:
-        super().__init__(id=id, connection=connection, serializer=serializer or JobSerializer)
+        super().__init__(
+            id=id, connection=connection, serializer=serializer or JobSerializer
+        )
 
     def retry(self, queue: Queue, pipeline) -> None:
         interval = self.get_retry_interval()
         self.retries_left = (self.retries_left or 1) - 1
         if not interval:
-            queue._enqueue_job(self, pipeline=pipeline, at_front=self.enqueue_at_front_on_retry)
+            queue._enqueue_job(
+                self, pipeline=pipeline, at_front=self.enqueue_at_front_on_retry
+            )
             logger.info(
                 "Task %s retried now, %s retries left",
                 self.id,

@@ -28,7 +28,12 @@ logger = logging.getLogger(__name__)
 WORKER = Actor.system(Interface.WORKER)
 SCHEDULER = Actor.system(Interface.SCHEDULER)
 
-STARTABLE = [TaskStatus.SCHEDULED, TaskStatus.QUEUED, TaskStatus.DEFERRED, TaskStatus.STARTED]
+STARTABLE = [
+    TaskStatus.SCHEDULED,
+    TaskStatus.QUEUED,
+    TaskStatus.DEFERRED,
+    TaskStatus.STARTED,
+]
 
 
 def bounded_result(value: Any) -> Any:
@@ -67,7 +72,11 @@ def _transition(
             ).update(**changes)
             if updated:
                 TaskEvent.objects.create(
-                    task_id=task_id, kind=kind, at=at, detail=detail[:500], **actor.event_fields()
+                    task_id=task_id,
+                    kind=kind,
+                    at=at,
+                    detail=detail[:500],
+                    **actor.event_fields(),
                 )
     except (DatabaseError, ValueError):
         logger.exception(
@@ -92,11 +101,16 @@ def record_tasks_enqueued(task_ids: list[str]) -> None:
                     pk__in=task_ids, status=TaskStatus.SCHEDULED
                 ).values_list("pk", flat=True)
             )
-            ScheduledTask.objects.filter(pk__in=moved, status=TaskStatus.SCHEDULED).update(
-                status=TaskStatus.QUEUED, enqueued_at=now
-            )
+            ScheduledTask.objects.filter(
+                pk__in=moved, status=TaskStatus.SCHEDULED
+            ).update(status=TaskStatus.QUEUED, enqueued_at=now)
             TaskEvent.objects.bulk_create(
-                TaskEvent(task_id=pk, kind=TaskEvent.Kind.ENQUEUED, at=now, **SCHEDULER.event_fields())
+                TaskEvent(
+                    task_id=pk,
+                    kind=TaskEvent.Kind.ENQUEUED,
+                    at=now,
+                    **SCHEDULER.event_fields(),
+                )
                 for pk in moved
             )
     except (DatabaseError, ValueError):
@@ -139,7 +153,9 @@ def record_task_finished(task_id: str, *, result: Any) -> bool:
     )
 
 
-def record_task_retried(task_id: str, *, error: str, retry_in: float, retries_left: int) -> None:
+def record_task_retried(
+    task_id: str, *, error: str, retry_in: float, retries_left: int
+) -> None:
     now = timezone.now()
     when = "now" if not retry_in else f"in {retry_in:g}s"
     _transition(

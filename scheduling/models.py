@@ -23,7 +23,9 @@ class TaskStatus(models.TextChoices):
 FINAL_STATUSES = frozenset(
     {TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.STOPPED, TaskStatus.CANCELED}
 )
-PENDING_STATUSES = frozenset({TaskStatus.SCHEDULED, TaskStatus.QUEUED, TaskStatus.DEFERRED})
+PENDING_STATUSES = frozenset(
+    {TaskStatus.SCHEDULED, TaskStatus.QUEUED, TaskStatus.DEFERRED}
+)
 
 
 class Interface(models.TextChoices):
@@ -96,7 +98,9 @@ class TaskEvent(models.Model):
         CANCELED = "canceled", "Canceled"
         REQUEUED = "requeued", "Requeued"
 
-    task = models.ForeignKey(ScheduledTask, on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(
+        ScheduledTask, on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now, editable=False)
     actor_user = models.ForeignKey(

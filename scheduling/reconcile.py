@@ -90,29 +90,50 @@ def _heal_row(row: ScheduledTask, redis_status: str | None, actor: Actor) -> int
 
     if redis_status == TaskStatus.FINISHED:
         job = BacktickJob.fetch(task_id, connection=get_connection())
-        return int(mirror.record_task_finished(task_id, result=job.return_value(refresh=True)))
+        return int(
+            mirror.record_task_finished(task_id, result=job.return_value(refresh=True))
+        )
     if redis_status in (TaskStatus.FAILED, TaskStatus.STOPPED):
         job = BacktickJob.fetch(task_id, connection=get_connection())
         result = job.latest_result()
-        error = (result.exc_string if result else "") or "Failed while no worker recorded it."
+        error = (
+            result.exc_string if result else ""
+        ) or "Failed while no worker recorded it."
         stopped = redis_status == TaskStatus.STOPPED
-        return int(mirror.record_task_failed(task_id, error=error, stopped=stopped, actor=actor))
+        return int(
+            mirror.record_task_failed(
+                task_id, error=error, stopped=stopped, actor=actor
+            )
+        )
     if redis_status == TaskStatus.CANCELED:
-        return _move(row, TaskStatus.CANCELED, TaskEvent.Kind.CANCELED, actor, final=True)
-    if redis_status in (TaskStatus.SCHEDULED, TaskStatus.QUEUED) and row.status == TaskStatus.STARTED:
+        return _move(
+            row, TaskStatus.CANCELED, TaskEvent.Kind.CANCELED, actor, final=True
+        )
+    if (
+        redis_status in (TaskStatus.SCHEDULED, TaskStatus.QUEUED)
+        and row.status == TaskStatus.STARTED
+    ):
         # rq took the job back from a dead worker and will run it again.
         return _move(row, redis_status, TaskEvent.Kind.REQUEUED, actor, final=False)
     return 0
 
 
-def _move(row: ScheduledTask, status: str, kind: str, actor: Actor, *, final: bool) -> int:
+def _move(
+    row: ScheduledTask, status: str, kind: str, actor: Actor, *, final: bool
+) -> int:
     now = timezone.now()
     changes = {"status": status}
     if final:
         changes["ended_at"] = now
-    updated = ScheduledTask.objects.filter(pk=row.pk, status=row.status).update(**changes)
+    updated = ScheduledTask.objects.filter(pk=row.pk, status=row.status).update(
+        **changes
+    )
     if updated:
         TaskEvent.objects.create(
-            task_id=row.pk, kind=kind, at=now, detail="reconciled from Redis", **actor.event_fields()
+            task_id=row.pk,
+            kind=kind,
+            at=now,
+            detail="reconciled from Redis",
+            **actor.event_fields(),
         )
     return updated

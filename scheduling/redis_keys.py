@@ -1,15 +1,37 @@
-"""Access to the Redis that holds queues, jobs and the schedule."""
+"""Access to the Redis that holds queues, jobs and the schedule.
+
+One client (and so one connection pool) per Redis URL and process; redis-py's pool
+notices a fork and opens fresh connections in the child. The URL is read from the
+settings at call time so that tests can point the app at another server.
+"""
 
 from __future__ import annotations
 
-import django_rq
+from functools import cache
+
+from django.conf import settings
 from redis import Redis
 from rq.queue import Queue
 
+from .jobs import BacktickJob, JobSerializer
+
+
+@cache
+def _client(url: str) -> Redis:
+    return Redis.from_url(url)
+
 
 def get_connection() -> Redis:
-    return django_rq.get_connection("default")
+    return _client(settings.RQ_QUEUES["default"]["URL"])
 
 
 def get_queue(name: str) -> Queue:
-    return django_rq.get_queue(name)
+    """The rq queue ``name`` with the project's job class and JSON serializer."""
+    config = settings.RQ_QUEUES.get(name, {})
+    return Queue(
+        name,
+        connection=get_connection(),
+        job_class=BacktickJob,
+        serializer=JobSerializer,
+        default_timeout=config.get("DEFAULT_TIMEOUT"),
+    )

@@ -164,7 +164,9 @@ def _matches(value: Any, annotation: Any) -> bool | None:
 
 
 def _expected(annotation: Any) -> str:
-    args = typing.get_args(annotation) if typing.get_origin(annotation) else (annotation,)
+    args = (
+        typing.get_args(annotation) if typing.get_origin(annotation) else (annotation,)
+    )
     names = []
     for arg in args:
         arg = typing.get_origin(arg) or arg
@@ -180,7 +182,9 @@ def kwargs_problems(task: Task, kwargs: dict[str, Any]) -> dict[str, list[str]]:
 
     for name in kwargs:
         if name not in parameters:
-            problems[name] = [f"Unknown parameter; the task accepts: {_names(parameters)}."]
+            problems[name] = [
+                f"Unknown parameter; the task accepts: {_names(parameters)}."
+            ]
     for name, parameter in parameters.items():
         if name not in kwargs:
             if parameter.default is inspect.Parameter.empty:

@@ -41,12 +41,16 @@ class BacktickScheduler(Scheduler):
 
     def acquire_lock(self) -> bool:
         self._lock_acquired = bool(
-            self.connection.set(self.scheduler_lock_key, time.time(), ex=self.lock_ttl, nx=True)
+            self.connection.set(
+                self.scheduler_lock_key, time.time(), ex=self.lock_ttl, nx=True
+            )
         )
         return self._lock_acquired
 
     def due_job_ids(self, now: float) -> list[str]:
-        ids = self.connection.zrangebyscore(SCHEDULE_KEY, "-inf", now, start=0, num=BATCH_SIZE)
+        ids = self.connection.zrangebyscore(
+            SCHEDULE_KEY, "-inf", now, start=0, num=BATCH_SIZE
+        )
         return [job_id.decode() for job_id in ids]
 
     def enqueue_jobs(self) -> list[str]:
@@ -93,7 +97,9 @@ class BacktickScheduler(Scheduler):
                 )
                 pipe.multi()
                 pipe.zrem(SCHEDULE_KEY, job_id)
-                queue.enqueue_job(job, pipeline=pipe, at_front=bool(job.enqueue_at_front))
+                queue.enqueue_job(
+                    job, pipeline=pipe, at_front=bool(job.enqueue_at_front)
+                )
                 pipe.execute()
             except redis.WatchError:
                 return False
@@ -127,19 +133,26 @@ class BacktickScheduler(Scheduler):
         try:
             report = reconcile_tasks()
         except Exception:
-            logger.exception("Reconciling the audit mirror failed", extra={"event": "reconcile_failed"})
+            logger.exception(
+                "Reconciling the audit mirror failed",
+                extra={"event": "reconcile_failed"},
+            )
             return
         finally:
             connections.close_all()
         if report.changed:
             logger.info(
-                "Reconcile healed %d rows", report.changed, extra={"event": "reconcile_done"}
+                "Reconcile healed %d rows",
+                report.changed,
+                extra={"event": "reconcile_done"},
             )
 
     def run(self, burst: bool = False) -> None:
         self.register_birth()
         self._install_signal_handlers()
-        logger.info("Scheduler %s started", self.name, extra={"event": "scheduler_started"})
+        logger.info(
+            "Scheduler %s started", self.name, extra={"event": "scheduler_started"}
+        )
         try:
             while True:
                 self.heartbeat()

@@ -47,7 +47,9 @@ class ScheduleResponseSerializer(serializers.Serializer):
 
 class UnscheduleRequestSerializer(serializers.Serializer):
     task_ids = serializers.ListField(
-        child=serializers.CharField(max_length=100, trim_whitespace=False),
+        child=serializers.CharField(
+            max_length=100, trim_whitespace=False, allow_blank=True
+        ),
         allow_empty=False,
         max_length=10_000,
     )
@@ -55,7 +57,9 @@ class UnscheduleRequestSerializer(serializers.Serializer):
 
 
 class UnscheduleResponseSerializer(serializers.Serializer):
-    task_ids = serializers.ListField(child=serializers.CharField(), help_text="Canceled.")
+    task_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Canceled."
+    )
     outcomes = serializers.DictField(
         child=serializers.CharField(),
         help_text="For each id that was not canceled: not_found, already_finished, failed, "

@@ -33,12 +33,18 @@ logger = logging.getLogger(__name__)
 # --- schedule ------------------------------------------------------------------------
 
 
-def validate_run_times(run_times: Sequence[datetime], *, now: datetime | None = None) -> None:
+def validate_run_times(
+    run_times: Sequence[datetime], *, now: datetime | None = None
+) -> None:
     """Refuse naive, past, too distant, or too many run times; name the offending item."""
     limit = conf.get("BACKTICK_MAX_DATETIMES")
     if len(run_times) > limit:
         raise InvalidSchedule(
-            {"datetimes": [f"At most {limit} datetimes per request; got {len(run_times)}."]}
+            {
+                "datetimes": [
+                    f"At most {limit} datetimes per request; got {len(run_times)}."
+                ]
+            }
         )
 
     now = now or timezone.now()
@@ -84,7 +90,9 @@ def schedule_task(
     run_times = [run_at.astimezone(UTC) for run_at in run_times or []]
     validate_run_times(run_times)
 
-    runs = _create_rows(task_name=task_name, task=task, kwargs=kwargs, run_times=run_times, actor=actor)
+    runs = _create_rows(
+        task_name=task_name, task=task, kwargs=kwargs, run_times=run_times, actor=actor
+    )
     try:
         _write_jobs(task, runs)
     except redis.exceptions.RedisError as exc:
@@ -97,13 +105,22 @@ def schedule_task(
             run.id,
             task_name,
             run.scheduled_for.isoformat(),
-            extra={"event": "task_scheduled", "task_id": str(run.id), "queue": run.queue},
+            extra={
+                "event": "task_scheduled",
+                "task_id": str(run.id),
+                "queue": run.queue,
+            },
         )
     return runs
 
 
 def _create_rows(
-    *, task_name: str, task: Task, kwargs: dict[str, Any], run_times: list[datetime], actor: Actor
+    *,
+    task_name: str,
+    task: Task,
+    kwargs: dict[str, Any],
+    run_times: list[datetime],
+    actor: Actor,
 ) -> list[ScheduledTask]:
     now = timezone.now()
     status = TaskStatus.SCHEDULED if run_times else TaskStatus.QUEUED
@@ -130,7 +147,9 @@ def _create_rows(
                 task=run,
                 kind=kind,
                 at=now,
-                detail=f"due {run.scheduled_for.isoformat()}" if run_times else "run now",
+                detail=f"due {run.scheduled_for.isoformat()}"
+                if run_times
+                else "run now",
                 **actor.event_fields(),
             )
             for run in runs
@@ -218,7 +237,7 @@ if redis.call('ZREM', schedule_key, job_id) == 1
         or redis.call('ZREM', deferred_key, job_id) == 1 then
     redis.call('HSET', job_key, 'status', 'canceled', 'ended_at', ARGV[3])
     redis.call('EXPIRE', job_key, ttl)
-    return 'canceled'
+    return 'removed'
 end
 return redis.call('HGET', job_key, 'status') or 'missing'
 """
@@ -254,7 +273,9 @@ class CancelReport:
 
     @property
     def skipped(self) -> dict[str, str]:
-        return {task_id: o for task_id, o in self.outcomes.items() if o != Outcome.CANCELED}
+        return {
+            task_id: o for task_id, o in self.outcomes.items() if o != Outcome.CANCELED
+        }
 
 
 def parse_task_id(value: Any) -> uuid.UUID | None:
@@ -283,7 +304,9 @@ def cancel_tasks(
     """
     report = CancelReport()
     parsed = {str(value): parse_task_id(value) for value in task_ids}
-    rows = ScheduledTask.objects.in_bulk([pk for pk in parsed.values() if pk is not None])
+    rows = ScheduledTask.objects.in_bulk(
+        [pk for pk in parsed.values() if pk is not None]
+    )
 
     known = []
     for given, pk in parsed.items():
@@ -299,14 +322,16 @@ def cancel_tasks(
 
     canceled_rows = []
     for (given, row), verdict in zip(known, verdicts, strict=True):
-        if verdict == Outcome.CANCELED:
+        if verdict == "removed":
             report.canceled.append(given)
             canceled_rows.append(row)
             report.outcomes[given] = Outcome.CANCELED
         elif verdict == "missing":
             # Nothing left in Redis: a final row tells why, any other row lost its job.
             final = row.status in FINAL_STATUSES
-            report.outcomes[given] = OUTCOME_BY_STATUS[row.status] if final else Outcome.NOT_FOUND
+            report.outcomes[given] = (
+                OUTCOME_BY_STATUS[row.status] if final else Outcome.NOT_FOUND
+            )
         else:
             report.outcomes[given] = OUTCOME_BY_STATUS.get(verdict, Outcome.RUNNING)
 
@@ -345,7 +370,9 @@ def _record_canceled(rows: list[ScheduledTask], actor: Actor) -> None:
             status__in=FINAL_STATUSES
         ).update(status=TaskStatus.CANCELED, ended_at=now)
         TaskEvent.objects.bulk_create(
-            TaskEvent(task=row, kind=TaskEvent.Kind.CANCELED, at=now, **actor.event_fields())
+            TaskEvent(
+                task=row, kind=TaskEvent.Kind.CANCELED, at=now, **actor.event_fields()
+            )
             for row in rows
         )
     for row in rows:
@@ -353,7 +380,11 @@ def _record_canceled(rows: list[ScheduledTask], actor: Actor) -> None:
             "Task %s canceled by %s",
             row.id,
             actor.label,
-            extra={"event": "task_canceled", "task_id": str(row.id), "queue": row.queue},
+            extra={
+                "event": "task_canceled",
+                "task_id": str(row.id),
+                "queue": row.queue,
+            },
         )
 
 

@@ -31,7 +31,11 @@ class SchedulingViewSet(viewsets.ViewSet):
         examples=[
             OpenApiExample(
                 "Run do_something now",
-                value={"task_name": "do_something", "datetimes": [], "kwargs": {"how_long": 5}},
+                value={
+                    "task_name": "do_something",
+                    "datetimes": [],
+                    "kwargs": {"how_long": 5},
+                },
                 request_only=True,
             )
         ],
@@ -48,7 +52,10 @@ class SchedulingViewSet(viewsets.ViewSet):
             actor=Actor.for_user(request.user, Interface.API),
         )
         return Response(
-            {"task_ids": [str(run.id) for run in runs], "message": "Tasks scheduled successfully"}
+            {
+                "task_ids": [str(run.id) for run in runs],
+                "message": "Tasks scheduled successfully",
+            }
         )
 
     @extend_schema(
@@ -66,11 +73,17 @@ class SchedulingViewSet(viewsets.ViewSet):
             enqueue_dependents=body.validated_data["enqueue_dependents"],
         )
         if report.skipped:
-            message = f"{len(report.canceled)} of {len(report.outcomes)} tasks unscheduled"
+            message = (
+                f"{len(report.canceled)} of {len(report.outcomes)} tasks unscheduled"
+            )
         else:
             message = "Tasks unscheduled successfully"
         return Response(
-            {"task_ids": report.canceled, "outcomes": report.skipped, "message": message}
+            {
+                "task_ids": report.canceled,
+                "outcomes": report.skipped,
+                "message": message,
+            }
         )
 
 

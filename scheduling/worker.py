@@ -42,7 +42,9 @@ class BacktickWorker(Worker):
         finally:
             connections.close_all()
 
-    def prepare_job_execution(self, job, remove_from_intermediate_queue: bool = False) -> None:
+    def prepare_job_execution(
+        self, job, remove_from_intermediate_queue: bool = False
+    ) -> None:
         super().prepare_job_execution(job, remove_from_intermediate_queue)
         mirror.record_task_started(job.id, worker_name=self.name)
         logger.info(

@@ -37,7 +37,10 @@ def main() -> int:
     parsed = urlparse(URL)
     server = shutil.which("redis-server")
     if parsed.hostname not in LOCAL_HOSTS or server is None:
-        print(f"Nothing answers at {URL} and no local redis-server can be started.", file=sys.stderr)
+        print(
+            f"Nothing answers at {URL} and no local redis-server can be started.",
+            file=sys.stderr,
+        )
         print("Install Redis or point REDIS_URL at a running one.", file=sys.stderr)
         return 1
 
@@ -47,13 +50,20 @@ def main() -> int:
     subprocess.run(
         [
             server,
-            "--bind", "127.0.0.1",
-            "--port", port,
-            "--dir", str(data_dir),
-            "--appendonly", "yes",
-            "--daemonize", "yes",
-            "--pidfile", str(data_dir / "redis.pid"),
-            "--logfile", str(data_dir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(data_dir / "redis.pid"),
+            "--logfile",
+            str(data_dir / "redis.log"),
         ],
         check=True,
     )

@@ -17,11 +17,15 @@ logger = logging.getLogger(__name__)
 BACKOFF_INTERVALS = [2**i for i in range(3)]
 
 
-def on_success_callback(job: Any, connection: Any, result: Any, *args: Any, **kwargs: Any) -> None:
+def on_success_callback(
+    job: Any, connection: Any, result: Any, *args: Any, **kwargs: Any
+) -> None:
     logger.info("on_success callback of task %s", job.id, extra={"task_id": job.id})
 
 
-def on_failure_callback(job: Any, connection: Any, *exc_info: Any, **kwargs: Any) -> None:
+def on_failure_callback(
+    job: Any, connection: Any, *exc_info: Any, **kwargs: Any
+) -> None:
     logger.error("on_failure callback of task %s", job.id, extra={"task_id": job.id})
 
 

@@ -21,7 +21,9 @@ def redis_db():
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user(username="alice", password="secret-pass-1")
+    return get_user_model().objects.create_user(
+        username="alice", password="secret-pass-1"
+    )
 
 
 @pytest.fixture

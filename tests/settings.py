@@ -10,6 +10,9 @@ from backtick_site.settings import REDIS_URL  # noqa: E402
 
 # The suite flushes this index between tests; refuse to run against index 0.
 if REDIS_URL.rstrip("/").endswith("/0") or REDIS_URL.rstrip("/").count("/") < 3:
-    raise RuntimeError("Tests need REDIS_URL with a dedicated database index other than 0.")
+    raise RuntimeError(
+        "Tests need REDIS_URL with a dedicated database index other than 0."
+    )
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = None  # static files are served by the staticfiles finders in tests

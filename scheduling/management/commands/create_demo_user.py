@@ -21,6 +21,10 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=user)
 
         state = "created" if created else "exists"
-        self.stdout.write(f"Demo superuser {username!r} {state}; password {password!r} if new.")
+        self.stdout.write(
+            f"Demo superuser {username!r} {state}; password {password!r} if new."
+        )
         self.stdout.write(self.style.SUCCESS(f"API token: {token.key}"))
-        self.stdout.write(f"  curl -H 'Authorization: Token {token.key}' http://127.0.0.1:5000/tasks/")
+        self.stdout.write(
+            f"  curl -H 'Authorization: Token {token.key}' http://127.0.0.1:5000/tasks/"
+        )
