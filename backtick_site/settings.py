@@ -183,7 +183,11 @@ LOGGING = {
     "loggers": {
         # rq and rq-scheduler install their own handlers; keep them from printing twice.
         "rq": {"level": "INFO", "propagate": False, "handlers": ["console"]},
-        "rq_scheduler": {"level": "INFO", "propagate": False, "handlers": ["console"]},
+        "rq_scheduler.scheduler": {
+            "level": "INFO",
+            "propagate": False,
+            "handlers": ["console"],
+        },
     },
 }
 

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from scheduling.actors import Actor
+from scheduling.models import Interface
+from scheduling.services import cancel_tasks, schedule_task
+from tests.helpers import in_seconds
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/scheduling/scheduledtask/"
+ACTOR = Actor.system(Interface.COMMAND)
+
+
+@pytest.fixture
+def admin_client(client):
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def runs():
+    return schedule_task(
+        task_name="do_something",
+        kwargs={"how_long": 1},
+        run_times=[in_seconds(60), in_seconds(120)],
+        actor=ACTOR,
+    )
+
+
+def test_admin__changelist_filters_by_status_task_and_queue(admin_client, runs):
+    cancel_tasks(task_ids=[str(runs[0].pk)], actor=ACTOR)
+
+    everything = admin_client.get(CHANGELIST)
+    canceled = admin_client.get(CHANGELIST, {"status__exact": "canceled"})
+    by_task = admin_client.get(CHANGELIST, {"task_name": "do_something", "queue": "default"})
+
+    assert everything.status_code == 200
+    assert everything.context["cl"].result_count == 2
+    assert canceled.context["cl"].result_count == 1
+    assert by_task.context["cl"].result_count == 2
+
+
+@pytest.mark.parametrize("term", ["not-an-id", "'; drop table", "%", " "])
+def test_admin__search_by_id_ignores_what_is_not_an_id(admin_client, runs, term):
+    response = admin_client.get(CHANGELIST, {"q": term})
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count in (0, 2)
+
+
+def test_admin__search_finds_a_task_by_its_id(admin_client, runs):
+    response = admin_client.get(CHANGELIST, {"q": str(runs[1].pk).upper()})
+
+    assert [row.pk for row in response.context["cl"].result_list] == [runs[1].pk]
+
+
+def test_admin__change_view_is_read_only_with_the_history(admin_client, runs):
+    cancel_tasks(task_ids=[str(runs[0].pk)], actor=ACTOR)
+    url = f"{CHANGELIST}{runs[0].pk}/change/"
+
+    page = admin_client.get(url)
+    post = admin_client.post(url, {"status": "finished"})
+
+    assert page.status_code == 200
+    [events] = page.context["inline_admin_formsets"]
+    assert [form.original.kind for form in events] == ["scheduled", "canceled"]
+    assert post.status_code == 403
+    assert admin_client.get(f"{CHANGELIST}add/").status_code == 403
