@@ -52,8 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # The project's app comes before django_rq so that its worker and scheduler
-    # commands and templates take precedence.
+    # Before django_rq, so that the project's templates and commands take precedence.
     "scheduling",
     "django_rq",
     "tasks.apps.TasksConfig",
@@ -91,7 +90,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+        os.environ.get("DATABASE_URL")
+        or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
@@ -118,9 +118,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Behind a proxy that ends TLS, HTTPS=1 trusts its X-Forwarded-Proto header, redirects
+# plain HTTP, and keeps the session and CSRF cookies on HTTPS.
+if env_flag("HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
 # Redis holds the schedule, the queues and the jobs. Tests point REDIS_URL at a
 # database index of their own.
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 JOB_SERIALIZER = "scheduling.jobs.JobSerializer"
 
@@ -172,6 +181,7 @@ BACKTICK_MAX_SCHEDULE_AHEAD = int(
 )
 BACKTICK_MAX_DATETIMES = int(os.environ.get("BACKTICK_MAX_DATETIMES", 1000))
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -179,12 +189,12 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # rq and rq-scheduler install their own handlers; keep them from printing twice.
-        "rq": {"level": "INFO", "propagate": False, "handlers": ["console"]},
+        "rq": {"level": LOG_LEVEL, "propagate": False, "handlers": ["console"]},
         "rq_scheduler.scheduler": {
-            "level": "INFO",
+            "level": LOG_LEVEL,
             "propagate": False,
             "handlers": ["console"],
         },

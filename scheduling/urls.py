@@ -19,6 +19,7 @@ router.register(
 )
 
 urlpatterns = [
+    re_path(r"^health/?$", views.HealthView.as_view(), name="health"),
     re_path(
         r"^schedule/?$",
         views.SchedulingViewSet.as_view({"post": "schedule"}),

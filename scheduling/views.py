@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
+import redis
+from django.db import DatabaseError, connection
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import registry, services
 from .actors import Actor
 from .filters import ScheduledTaskFilter
 from .models import Interface, ScheduledTask
+from .redis_keys import get_connection
 from .serializers import (
     RegisteredTaskSerializer,
     ScheduledTaskDetailSerializer,
@@ -20,6 +26,8 @@ from .serializers import (
     UnscheduleRequestSerializer,
     UnscheduleResponseSerializer,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class SchedulingViewSet(viewsets.ViewSet):
@@ -124,3 +132,28 @@ class RegisteredTaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             }
             for name, task in registry.registered_tasks().items()
         ]
+
+
+class HealthView(APIView):
+    """Whether this web process reaches its database and Redis; for load balancers."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(summary="Health of the database and Redis connections")
+    def get(self, request: Request) -> Response:
+        checks = {"database": "ok", "redis": "ok"}
+        try:
+            connection.ensure_connection()
+        except DatabaseError:
+            logger.exception("Health check: database unreachable")
+            checks["database"] = "unreachable"
+        try:
+            get_connection().ping()
+        except redis.exceptions.RedisError:
+            logger.exception("Health check: Redis unreachable")
+            checks["redis"] = "unreachable"
+
+        healthy = set(checks.values()) == {"ok"}
+        code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
+        return Response(checks, status=code)

@@ -128,3 +128,22 @@ def test_docs__swagger_ui_and_schema_are_served_offline(client):
     assert schema.status_code == 200
     assert b"/schedule" in schema.content
     assert b"/unschedule" in schema.content
+
+
+def test_health__reports_database_and_redis(client):
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "redis": "ok"}
+
+
+def test_health__is_503_when_redis_is_down(client, settings):
+    settings.RQ_QUEUES = {
+        name: {**config, "URL": "redis://127.0.0.1:1/15"}
+        for name, config in settings.RQ_QUEUES.items()
+    }
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["redis"] == "unreachable"
