@@ -36,7 +36,9 @@ def test_admin__changelist_filters_by_status_task_and_queue(admin_client, runs):
 
     everything = admin_client.get(CHANGELIST)
     canceled = admin_client.get(CHANGELIST, {"status__exact": "canceled"})
-    by_task = admin_client.get(CHANGELIST, {"task_name": "do_something", "queue": "default"})
+    by_task = admin_client.get(
+        CHANGELIST, {"task_name": "do_something", "queue": "default"}
+    )
 
     assert everything.status_code == 200
     assert everything.context["cl"].result_count == 2
@@ -70,3 +72,22 @@ def test_admin__change_view_is_read_only_with_the_history(admin_client, runs):
     assert [form.original.kind for form in events] == ["scheduled", "canceled"]
     assert post.status_code == 403
     assert admin_client.get(f"{CHANGELIST}add/").status_code == 403
+
+
+def test_admin__django_rq_pages_read_the_json_jobs(admin_client, runs):
+    from django_rq.queues import get_queues_list
+
+    index = next(i for i, q in enumerate(get_queues_list()) if q["name"] == "default")
+    queued = schedule_task(
+        task_name="do_something", kwargs={"how_long": 1}, run_times=None, actor=ACTOR
+    )
+
+    overview = admin_client.get("/admin/rq/")
+    queue_page = admin_client.get(f"/admin/rq/queues/{index}/")
+    job_page = admin_client.get(f"/admin/rq/queues/{index}/{queued[0].pk}/")
+
+    assert overview.status_code == 200
+    assert queue_page.status_code == 200
+    assert str(queued[0].pk).encode() in queue_page.content
+    assert job_page.status_code == 200
+    assert b"how_long" in job_page.content
