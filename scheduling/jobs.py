@@ -7,6 +7,8 @@ import logging
 import time
 from typing import Any
 
+import redis
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq_scheduler import Scheduler
@@ -86,3 +88,44 @@ class BacktickJob(Job):
             self.retries_left,
             extra={"event": "task_retried", "task_id": self.id},
         )
+
+
+def move_scheduled_job(connection: redis.Redis, job_id: str) -> BacktickJob | None:
+    """Move a job from the schedule to its queue now; None if it is no longer scheduled.
+
+    The transaction watches the job's hash: a cancel changes that hash, so a job that is
+    canceled meanwhile makes the transaction fail instead of being enqueued. A schedule
+    entry whose job hash is gone is dropped.
+    """
+    job_key = BacktickJob.key_for(job_id)
+    with connection.pipeline() as pipe:
+        try:
+            pipe.watch(job_key)
+            if pipe.zscore(SCHEDULE_KEY, job_id) is None:
+                return None
+            try:
+                job = BacktickJob.fetch(job_id, connection=connection)
+            except NoSuchJobError:
+                pipe.multi()
+                pipe.zrem(SCHEDULE_KEY, job_id)
+                pipe.execute()
+                logger.warning(
+                    "Task %s was due but its job is gone from Redis",
+                    job_id,
+                    extra={"event": "task_job_missing", "task_id": job_id},
+                )
+                return None
+
+            queue = Queue(
+                job.origin,
+                connection=connection,
+                job_class=BacktickJob,
+                serializer=JobSerializer,
+            )
+            pipe.multi()
+            pipe.zrem(SCHEDULE_KEY, job_id)
+            queue.enqueue_job(job, pipeline=pipe, at_front=bool(job.enqueue_at_front))
+            pipe.execute()
+        except redis.WatchError:
+            return None
+    return job

@@ -12,14 +12,11 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
 from django.db import connections
-from rq.exceptions import NoSuchJobError
-from rq.queue import Queue
 from rq_scheduler import Scheduler
 
 from . import conf, mirror
-from .jobs import SCHEDULE_KEY, BacktickJob, JobSerializer
+from .jobs import SCHEDULE_KEY, BacktickJob, move_scheduled_job
 
 logger = logging.getLogger(__name__)
 
@@ -65,45 +62,9 @@ class BacktickScheduler(Scheduler):
                 return moved
 
     def move_to_queue(self, job_id: str) -> bool:
-        """Move one due job from the schedule to its queue; False if someone else took it.
-
-        The transaction watches the job's hash: a cancel changes that hash, so a job that
-        is canceled meanwhile makes the transaction fail instead of being enqueued.
-        """
-        job_key = BacktickJob.key_for(job_id)
-        with self.connection.pipeline() as pipe:
-            try:
-                pipe.watch(job_key)
-                if pipe.zscore(SCHEDULE_KEY, job_id) is None:
-                    return False
-                try:
-                    job = BacktickJob.fetch(job_id, connection=self.connection)
-                except NoSuchJobError:
-                    pipe.multi()
-                    pipe.zrem(SCHEDULE_KEY, job_id)
-                    pipe.execute()
-                    logger.warning(
-                        "Task %s was due but its job is gone from Redis",
-                        job_id,
-                        extra={"event": "task_job_missing", "task_id": job_id},
-                    )
-                    return False
-
-                queue = Queue(
-                    job.origin,
-                    connection=self.connection,
-                    job_class=BacktickJob,
-                    serializer=JobSerializer,
-                )
-                pipe.multi()
-                pipe.zrem(SCHEDULE_KEY, job_id)
-                queue.enqueue_job(
-                    job, pipeline=pipe, at_front=bool(job.enqueue_at_front)
-                )
-                pipe.execute()
-            except redis.WatchError:
-                return False
-
+        job = move_scheduled_job(self.connection, job_id)
+        if job is None:
+            return False
         logger.info(
             "Task %s moved to queue %s",
             job_id,
