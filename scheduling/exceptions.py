@@ -51,7 +51,8 @@ class RedisUnavailable(BacktickError):
 
     def __init__(self) -> None:
         super().__init__(
-            "The schedule store (Redis) cannot be reached; nothing was scheduled."
+            "The schedule store (Redis) cannot be reached; nothing was changed. "
+            "Try again later."
         )
 
 

@@ -136,7 +136,7 @@ def record_task_started(task_id: str, *, worker_name: str) -> None:
     )
 
 
-def record_task_finished(task_id: str, *, result: Any) -> bool:
+def record_task_finished(task_id: str, *, result: Any, actor: Actor = WORKER) -> bool:
     now = timezone.now()
     return _transition(
         task_id,
@@ -148,7 +148,7 @@ def record_task_finished(task_id: str, *, result: Any) -> bool:
             "error": "",
         },
         kind=TaskEvent.Kind.FINISHED,
-        actor=WORKER,
+        actor=actor,
         at=now,
     )
 

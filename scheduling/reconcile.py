@@ -91,7 +91,9 @@ def _heal_row(row: ScheduledTask, redis_status: str | None, actor: Actor) -> int
     if redis_status == TaskStatus.FINISHED:
         job = BacktickJob.fetch(task_id, connection=get_connection())
         return int(
-            mirror.record_task_finished(task_id, result=job.return_value(refresh=True))
+            mirror.record_task_finished(
+                task_id, result=job.return_value(refresh=True), actor=actor
+            )
         )
     if redis_status in (TaskStatus.FAILED, TaskStatus.STOPPED):
         job = BacktickJob.fetch(task_id, connection=get_connection())
