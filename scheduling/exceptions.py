@@ -45,6 +45,26 @@ class InvalidSchedule(BacktickError):
     code = "invalid_schedule"
 
 
+class TaskNotFound(BacktickError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "task_not_found"
+
+    def __init__(self, task_id: Any) -> None:
+        super().__init__(f"No task has the id {task_id!r}.")
+        self.task_id = task_id
+
+
+class ActionRefused(BacktickError):
+    """The task's status does not allow the action; ``reason`` is that status."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "action_refused"
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 class RedisUnavailable(BacktickError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "redis_unavailable"
@@ -60,6 +80,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF's handler, plus the app's errors and a 503 when Redis is down."""
     if isinstance(exc, BacktickError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+        if isinstance(exc, ActionRefused):
+            detail = {**detail, "reason": exc.reason}
         return Response(detail, status=exc.status_code)
     if isinstance(
         exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError

@@ -89,8 +89,10 @@ def _transition(
     return bool(updated)
 
 
-def record_tasks_enqueued(task_ids: list[str]) -> None:
-    """The scheduler moved these due jobs to their queues."""
+def record_tasks_enqueued(
+    task_ids: list[str], *, actor: Actor = SCHEDULER, detail: str = ""
+) -> None:
+    """These scheduled jobs were moved to their queues (by the scheduler, or on request)."""
     if not task_ids:
         return
     now = timezone.now()
@@ -109,7 +111,8 @@ def record_tasks_enqueued(task_ids: list[str]) -> None:
                     task_id=pk,
                     kind=TaskEvent.Kind.ENQUEUED,
                     at=now,
-                    **SCHEDULER.event_fields(),
+                    detail=detail,
+                    **actor.event_fields(),
                 )
                 for pk in moved
             )

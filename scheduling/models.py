@@ -63,10 +63,25 @@ class ScheduledTask(models.Model):
     worker_name = models.CharField(max_length=200, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    requeued_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requeues",
+        help_text="The run this one repeats, when it was made by a requeue.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-scheduled_for"]
+        permissions = [
+            ("cancel_scheduledtask", "Can cancel scheduled tasks"),
+            ("run_now_scheduledtask", "Can run scheduled tasks now"),
+            ("reschedule_scheduledtask", "Can reschedule tasks"),
+            ("requeue_scheduledtask", "Can requeue ended tasks"),
+            ("stop_scheduledtask", "Can stop running tasks"),
+        ]
         indexes = [
             models.Index(fields=["status", "scheduled_for"]),
             models.Index(fields=["task_name", "scheduled_for"]),
@@ -89,6 +104,7 @@ class TaskEvent(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
         SCHEDULED = "scheduled", "Scheduled"
+        RESCHEDULED = "rescheduled", "Rescheduled"
         ENQUEUED = "enqueued", "Enqueued"
         STARTED = "started", "Started"
         RETRIED = "retried", "Retried"

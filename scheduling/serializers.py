@@ -68,6 +68,19 @@ class UnscheduleResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class RescheduleRequestSerializer(serializers.Serializer):
+    datetime = OffsetDateTimeField(
+        help_text="The new due time, ISO-8601 with a UTC offset."
+    )
+
+
+class ActionRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    reason = serializers.CharField(
+        help_text="The status that does not allow the action."
+    )
+
+
 class TaskEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = TaskEvent
@@ -96,15 +109,17 @@ class ScheduledTaskSerializer(serializers.ModelSerializer):
             "worker_name",
             "result",
             "error",
+            "requeued_from",
         ]
         read_only_fields = fields
 
 
 class ScheduledTaskDetailSerializer(ScheduledTaskSerializer):
     events = TaskEventSerializer(many=True, read_only=True)
+    requeues = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta(ScheduledTaskSerializer.Meta):
-        fields = [*ScheduledTaskSerializer.Meta.fields, "events"]
+        fields = [*ScheduledTaskSerializer.Meta.fields, "requeues", "events"]
         read_only_fields = fields
 
 

@@ -8,6 +8,7 @@ import redis
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +19,9 @@ from .filters import ScheduledTaskFilter
 from .models import Interface, ScheduledTask
 from .redis_keys import get_connection
 from .serializers import (
+    ActionRefusedSerializer,
     RegisteredTaskSerializer,
+    RescheduleRequestSerializer,
     ScheduledTaskDetailSerializer,
     ScheduledTaskSerializer,
     ScheduleRequestSerializer,
@@ -28,6 +31,12 @@ from .serializers import (
 )
 
 logger = logging.getLogger(__name__)
+
+ACTION_RESPONSES = {
+    200: ScheduledTaskDetailSerializer,
+    404: ActionRefusedSerializer,
+    409: ActionRefusedSerializer,
+}
 
 
 class SchedulingViewSet(viewsets.ViewSet):
@@ -103,14 +112,68 @@ class ScheduledTaskViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        if self.action == "retrieve":
-            return self.queryset.prefetch_related("events")
-        return self.queryset
+        if self.action == "list":
+            return self.queryset
+        return self.queryset.prefetch_related("events", "requeues")
 
     def get_serializer_class(self):
-        if self.action == "retrieve":
-            return ScheduledTaskDetailSerializer
-        return ScheduledTaskSerializer
+        if self.action == "list":
+            return ScheduledTaskSerializer
+        return ScheduledTaskDetailSerializer
+
+    @extend_schema(
+        request=None, responses=ACTION_RESPONSES, summary="Cancel a pending task"
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._act("cancel", pk)
+
+    @extend_schema(
+        request=None, responses=ACTION_RESPONSES, summary="Run a scheduled task now"
+    )
+    @action(detail=True, methods=["post"], url_path="run-now")
+    def run_now(self, request: Request, pk: str) -> Response:
+        return self._act("run_now", pk)
+
+    @extend_schema(
+        request=RescheduleRequestSerializer,
+        responses=ACTION_RESPONSES,
+        summary="Give a scheduled or queued task a new due time",
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request: Request, pk: str) -> Response:
+        body = RescheduleRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._act("reschedule", pk, run_at=body.validated_data["datetime"])
+
+    @extend_schema(
+        request=None,
+        responses={201: ScheduledTaskDetailSerializer, **ACTION_RESPONSES},
+        summary="Run an ended task again, as a new run linked to this one",
+    )
+    @action(detail=True, methods=["post"])
+    def requeue(self, request: Request, pk: str) -> Response:
+        return self._act("requeue", pk)
+
+    @extend_schema(
+        request=None, responses=ACTION_RESPONSES, summary="Stop a running task"
+    )
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str) -> Response:
+        return self._act("stop", pk)
+
+    def _act(self, action_name: str, pk: str, **options) -> Response:
+        report = services.act_on_task(
+            action_name,
+            pk,
+            actor=Actor.for_user(self.request.user, Interface.API),
+            **options,
+        )
+        # A requeue answers with the new run; the other actions with the run they changed.
+        new_id = report.done[pk]
+        task = self.get_queryset().get(pk=new_id or pk)
+        code = status.HTTP_201_CREATED if new_id else status.HTTP_200_OK
+        return Response(ScheduledTaskDetailSerializer(task).data, status=code)
 
 
 class RegisteredTaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

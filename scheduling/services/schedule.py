@@ -82,14 +82,20 @@ def schedule_task(
     run_times = [run_at.astimezone(UTC) for run_at in run_times or []]
     validate_run_times(run_times)
 
-    runs = _create_rows(
-        task_name=task_name, task=task, kwargs=kwargs, run_times=run_times, actor=actor
-    )
-    try:
-        _write_jobs(task, runs)
-    except redis.exceptions.RedisError as exc:
-        _mark_unwritten(runs, reason=f"Redis refused the job: {exc.__class__.__name__}")
-        raise RedisUnavailable() from exc
+    now = timezone.now()
+    runs = [
+        new_run(
+            task_name=task_name,
+            task=task,
+            kwargs=kwargs,
+            run_at=run_at,
+            actor=actor,
+            now=now,
+        )
+        for run_at in run_times or [None]
+    ]
+    save_runs(runs, actor=actor, now=now)
+    write_jobs(task, runs)
 
     for run in runs:
         logger.info(
@@ -106,47 +112,56 @@ def schedule_task(
     return runs
 
 
-def _create_rows(
+def new_run(
     *,
     task_name: str,
     task: Task,
     kwargs: dict[str, Any],
-    run_times: list[datetime],
+    run_at: datetime | None,
     actor: Actor,
-) -> list[ScheduledTask]:
-    now = timezone.now()
-    status = TaskStatus.SCHEDULED if run_times else TaskStatus.QUEUED
-    runs = [
-        ScheduledTask(
-            id=uuid.uuid4(),
-            task_name=task_name,
-            kwargs=kwargs,
-            queue=task.queue,
-            status=status,
-            scheduled_for=run_at,
-            created_at=now,
-            created_by=actor.user,
-            created_via=actor.interface,
-            enqueued_at=None if run_times else now,
-        )
-        for run_at in run_times or [now]
-    ]
-    kind = TaskEvent.Kind.SCHEDULED if run_times else TaskEvent.Kind.ENQUEUED
+    now: datetime,
+    requeued_from: ScheduledTask | None = None,
+) -> ScheduledTask:
+    """An unsaved run due at ``run_at``, or queued now when it is None."""
+    return ScheduledTask(
+        id=uuid.uuid4(),
+        task_name=task_name,
+        kwargs=kwargs,
+        queue=task.queue,
+        status=TaskStatus.SCHEDULED if run_at else TaskStatus.QUEUED,
+        scheduled_for=run_at or now,
+        created_at=now,
+        created_by=actor.user,
+        created_via=actor.interface,
+        enqueued_at=None if run_at else now,
+        requeued_from=requeued_from,
+    )
+
+
+def _first_event_detail(run: ScheduledTask) -> str:
+    if run.requeued_from_id:
+        return f"requeue of {run.requeued_from_id}"
+    if run.status == TaskStatus.SCHEDULED:
+        return f"due {run.scheduled_for.isoformat()}"
+    return "run now"
+
+
+def save_runs(runs: list[ScheduledTask], *, actor: Actor, now: datetime) -> None:
+    """Insert the runs and their first event in one transaction."""
     with transaction.atomic():
         ScheduledTask.objects.bulk_create(runs)
         TaskEvent.objects.bulk_create(
             TaskEvent(
                 task=run,
-                kind=kind,
+                kind=TaskEvent.Kind.SCHEDULED
+                if run.status == TaskStatus.SCHEDULED
+                else TaskEvent.Kind.ENQUEUED,
                 at=now,
-                detail=f"due {run.scheduled_for.isoformat()}"
-                if run_times
-                else "run now",
+                detail=_first_event_detail(run),
                 **actor.event_fields(),
             )
             for run in runs
         )
-    return runs
 
 
 def build_job(task: Task, run: ScheduledTask, connection: redis.Redis) -> BacktickJob:
@@ -174,6 +189,18 @@ def build_job(task: Task, run: ScheduledTask, connection: redis.Redis) -> Backti
 def _kwargs_text(kwargs: dict[str, Any]) -> str:
     # Names only: values may be private and descriptions show up in logs and dashboards.
     return ", ".join(kwargs)
+
+
+def write_jobs(task: Task, runs: list[ScheduledTask]) -> None:
+    """Write the rq jobs of saved runs in one Redis transaction.
+
+    If Redis refuses, the runs are marked failed and RedisUnavailable is raised.
+    """
+    try:
+        _write_jobs(task, runs)
+    except redis.exceptions.RedisError as exc:
+        _mark_unwritten(runs, reason=f"Redis refused the job: {exc.__class__.__name__}")
+        raise RedisUnavailable() from exc
 
 
 def _write_jobs(task: Task, runs: list[ScheduledTask]) -> None:
