@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from .models import PENDING_STATUSES, ScheduledTask
+from .models import FINAL_STATUSES, PENDING_STATUSES, ScheduledTask
 
 
 def pending_tasks(
@@ -43,3 +43,22 @@ def task_id_batches(
             return
         yield [str(pk) for pk in batch]
         last_pk = batch[-1]
+
+
+def ended_tasks(
+    *,
+    statuses: list[str] | None = None,
+    task_name: str | None = None,
+    since: datetime | None = None,
+) -> QuerySet[ScheduledTask]:
+    """Runs that have ended (finished, failed, stopped, canceled), oldest end first.
+
+    ``statuses`` narrows the final statuses kept; ``task_name`` keeps only the runs of
+    that task; ``since`` only the runs that ended at or after it.
+    """
+    tasks = ScheduledTask.objects.filter(status__in=statuses or FINAL_STATUSES)
+    if task_name is not None:
+        tasks = tasks.filter(task_name=task_name)
+    if since is not None:
+        tasks = tasks.filter(ended_at__gte=since)
+    return tasks.order_by("ended_at", "pk")
