@@ -191,7 +191,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # rq and rq-scheduler install their own handlers; keep them from printing twice.
+        # Django, rq and rq-scheduler would otherwise print through a handler of their
+        # own and again through the root's.
+        "django": {"level": LOG_LEVEL, "propagate": False, "handlers": ["console"]},
         "rq": {"level": LOG_LEVEL, "propagate": False, "handlers": ["console"]},
         "rq_scheduler.scheduler": {
             "level": LOG_LEVEL,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 
+import redis
 from django.db import connections
 from rq_scheduler import Scheduler
 
@@ -21,6 +23,9 @@ from .jobs import SCHEDULE_KEY, BacktickJob, move_scheduled_job
 logger = logging.getLogger(__name__)
 
 RECONCILE_LOCK_KEY = "backtick:reconcile_lock"
+REDIS_OUTAGE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Longest wait between two attempts to reach Redis again, in seconds.
+MAX_OUTAGE_BACKOFF = 5.0
 # Due jobs read per round trip; a large backlog is moved in several batches.
 BATCH_SIZE = 500
 
@@ -114,18 +119,36 @@ class BacktickScheduler(Scheduler):
         logger.info(
             "Scheduler %s started", self.name, extra={"event": "scheduler_started"}
         )
+        outage = 0.0
         try:
             while True:
-                self.heartbeat()
-                if self.acquire_lock():
-                    try:
-                        self.enqueue_jobs()
-                    finally:
-                        self.remove_lock()
-                self.reconcile_if_due()
+                try:
+                    self.tick()
+                    outage = 0.0
+                except REDIS_OUTAGE as exc:
+                    # Keep running through a Redis restart: the schedule is in Redis,
+                    # so nothing is lost meanwhile, and it resumes once Redis is back.
+                    outage = min(max(outage * 2, 0.5), MAX_OUTAGE_BACKOFF)
+                    logger.warning(
+                        "Redis unreachable (%s); retrying in %.1fs",
+                        exc.__class__.__name__,
+                        outage,
+                        extra={"event": "scheduler_redis_unreachable"},
+                    )
                 if burst:
                     break
-                time.sleep(self.seconds_until_next_look())
+                time.sleep(outage or self.seconds_until_next_look())
         finally:
-            self.remove_lock()
-            self.register_death()
+            with suppress(*REDIS_OUTAGE):
+                self.remove_lock()
+                self.register_death()
+
+    def tick(self) -> None:
+        """One look at the schedule: keep alive, move what is due, heal when it is time."""
+        self.heartbeat()
+        if self.acquire_lock():
+            try:
+                self.enqueue_jobs()
+            finally:
+                self.remove_lock()
+        self.reconcile_if_due()

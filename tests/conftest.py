@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from scheduling.redis_keys import get_connection
+from tests.processes import start_worker
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +33,9 @@ def api_client(user):
     token = Token.objects.create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path):
+    """A real `manage.py rqworker default another` process on the test database."""
+    yield from start_worker(tmp_path)

@@ -9,16 +9,25 @@ from typing import Any
 
 
 def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05
+    predicate: Callable[[], Any],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str = "",
 ) -> Any:
-    """Return the first truthy value of ``predicate``; fail after ``timeout`` seconds."""
+    """Call ``predicate`` until it returns something truthy, and return that.
+
+    Raises AssertionError, with the last value seen, once ``timeout`` seconds have passed.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"Timed out after {timeout}s waiting for {what or predicate}; last: {value!r}"
+            )
         time.sleep(interval)
 
 

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -21,19 +13,17 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rq.command import PUBSUB_CHANNEL_TEMPLATE
 
 from scheduling import worker_control
 from scheduling.actors import Actor
 from scheduling.jobs import SCHEDULE_KEY, BacktickJob
 from scheduling.models import Interface, ScheduledTask, TaskEvent, TaskStatus
-from scheduling.redis_keys import get_connection, get_queue
+from scheduling.redis_keys import get_queue
 from scheduling.services import schedule_task
 from tests.helpers import wait_until
+from tests.processes import PROCESS_TIMEOUT, WorkerProcess
 
 CREATOR = Actor.command("tests")
-# Generous bounds for a worker process to start, pick a job up, or exit.
-PROCESS_TIMEOUT = 30
 
 
 def run_command(name: str, *args: str) -> str:
@@ -60,95 +50,6 @@ def status_of(run: ScheduledTask) -> str:
 
 def events_by(run: ScheduledTask, actor: str) -> list[TaskEvent]:
     return list(TaskEvent.objects.filter(task=run, actor=actor))
-
-
-# --- a real worker process ------------------------------------------------------------
-
-
-@dataclass
-class WorkerProcess:
-    name: str
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def worker_env() -> dict[str, str]:
-    """The environment of a worker that uses this test run's database and Redis."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (
-        f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    )
-    database_url = (
-        f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": settings.RQ_QUEUES["default"]["URL"],
-    }
-
-
-def is_listening(name: str) -> bool:
-    [(_, subscribers)] = get_connection().pubsub_numsub(PUBSUB_CHANNEL_TEMPLATE % name)
-    return subscribers > 0
-
-
-@pytest.fixture
-def worker(transactional_db, tmp_path):
-    """A `manage.py rqworker default another` process, listening for commands."""
-    name = f"backtick-test-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "rqworker",
-                "--name",
-                name,
-                "default",
-                "another",
-            ],
-            cwd=settings.BASE_DIR,
-            env=worker_env(),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    running = WorkerProcess(name=name, process=process, log=log)
-    try:
-        wait_until(
-            lambda: is_listening(name) or process.poll() is not None,
-            timeout=PROCESS_TIMEOUT,
-        )
-        assert process.poll() is None, running.output()
-        yield running
-    finally:
-        kill_with_its_horses(process)
-
-
-def kill_with_its_horses(process: subprocess.Popen) -> None:
-    """Kill a worker and the work horses it forked, each in a process group of its own.
-
-    Linux only: the horses are found in /proc.
-    """
-    if process.poll() is not None:
-        return
-    # Frozen, the worker can fork no new horse between the listing and the kill.
-    os.kill(process.pid, signal.SIGSTOP)
-    children = (
-        Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    )
-    for pid in map(int, children):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.kill()
-    process.wait(timeout=PROCESS_TIMEOUT)
 
 
 def wait_for_status(run: ScheduledTask, status: str, worker: WorkerProcess) -> None:
