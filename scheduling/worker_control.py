@@ -7,28 +7,21 @@ there. A command reaches only a worker that is alive and subscribed at that mome
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 import redis
 from django.conf import settings
-from django.utils import timezone
-from rq.command import send_shutdown_command, send_stop_job_command
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.command import send_shutdown_command
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from rq.worker import Worker
 
 from .actors import Actor
 from .exceptions import RedisUnavailable
-from .jobs import BacktickJob, JobSerializer
-from .models import ScheduledTask, TaskEvent
+from .jobs import BacktickJob
 from .redis_keys import get_connection, get_queue
-from .services import parse_task_id
+from .services import stop_tasks
 
 logger = logging.getLogger(__name__)
-
-STOP_REQUESTED = "stop requested"
-
 
 # --- running jobs --------------------------------------------------------------------
 
@@ -59,59 +52,13 @@ def running_task_ids() -> list[str]:
 
 
 def stop_running_tasks(*, actor: Actor) -> list[str]:
-    """Ask the worker running each started job to stop it; return the ids asked about.
+    """Ask the workers to stop every task they run now; return the ids asked about.
 
-    The worker kills the job's work horse and records the task stopped, as the worker.
-    This adds a 'stopped' event with the detail "stop requested" and ``actor`` to each
-    task asked about, so that the history says who stopped it. Returns [] when nothing
-    runs. Raises RedisUnavailable, after recording the requests already sent.
-
-    Order of writes: each command is published first, then the audit events, stamped
-    with the time just before publishing so that they sort before the worker's own. A
-    job that ends before it is asked about is skipped and gets no event. A job without
-    an audit row is asked to stop all the same.
+    Goes through services.stop_tasks, which records each request with ``actor``; a job
+    that ends before it is asked about is skipped. Raises RedisUnavailable.
     """
-    connection = get_connection()
-    asked: dict[str, datetime] = {}
-    try:
-        for job_id in running_task_ids():
-            requested_at = timezone.now()
-            try:
-                send_stop_job_command(connection, job_id, serializer=JobSerializer)
-            except (NoSuchJobError, InvalidJobOperation):
-                continue
-            asked[job_id] = requested_at
-    except redis.exceptions.RedisError as exc:
-        raise RedisUnavailable() from exc
-    finally:
-        _record_stop_requests(asked, actor)
-    return list(asked)
-
-
-def _record_stop_requests(asked: dict[str, datetime], actor: Actor) -> None:
-    if not asked:
-        return
-    valid_ids = [pk for pk in map(parse_task_id, asked) if pk is not None]
-    rows = ScheduledTask.objects.filter(pk__in=valid_ids).values_list("pk", flat=True)
-    known = {str(pk) for pk in rows}
-    TaskEvent.objects.bulk_create(
-        TaskEvent(
-            task_id=job_id,
-            kind=TaskEvent.Kind.STOPPED,
-            at=requested_at,
-            detail=STOP_REQUESTED,
-            **actor.event_fields(),
-        )
-        for job_id, requested_at in asked.items()
-        if job_id in known
-    )
-    for job_id in asked:
-        logger.info(
-            "Task %s asked to stop by %s",
-            job_id,
-            actor.label,
-            extra={"event": "task_stop_requested", "task_id": job_id},
-        )
+    report = stop_tasks(task_ids=running_task_ids(), actor=actor)
+    return list(report.done)
 
 
 # --- workers -------------------------------------------------------------------------

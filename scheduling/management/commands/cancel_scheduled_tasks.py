@@ -1,31 +1,16 @@
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
 
 from scheduling import selectors, services
 from scheduling.actors import Actor
 from scheduling.exceptions import RedisUnavailable
+from scheduling.management.arguments import aware_datetime
 
 COMMAND_NAME = "cancel_scheduled_tasks"
-
-
-def aware_datetime(value: str) -> datetime:
-    """An ISO-8601 datetime with a UTC offset, for argparse."""
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO-8601 datetime with a UTC offset, "
-            "such as 2030-01-31T09:00:00+00:00."
-        )
-    return parsed
 
 
 class Command(BaseCommand):
