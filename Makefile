@@ -32,6 +32,7 @@ run: install redis migrate demo-user
 	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 test: install
+	scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
