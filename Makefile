@@ -22,7 +22,7 @@ redis: install
 	$(PY) scripts/local_redis.py
 
 migrate: install
-	mkdir -p var
+	mkdir -p var/static
 	$(MANAGE) migrate --noinput
 
 demo-user: migrate

@@ -8,9 +8,10 @@ import time
 from typing import Any
 
 import redis
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.utils import now as utcnow
+from rq.utils import utcformat
 from rq_scheduler import Scheduler
 
 from . import conf
@@ -90,42 +91,69 @@ class BacktickJob(Job):
         )
 
 
-def move_scheduled_job(connection: redis.Redis, job_id: str) -> BacktickJob | None:
-    """Move a job from the schedule to its queue now; None if it is no longer scheduled.
+# Move one job from the schedule to its queue, as rq's own enqueue leaves it: status
+# queued, enqueue time, the queue known to rq, the job's ttl applied, the id pushed. The
+# ZREM decides: whoever removes the id from the schedule owns the job, so a job that a
+# cancel or another scheduler took first is left alone. Returns 1 when moved, 0 when the
+# id was no longer scheduled, -1 when its hash was gone (the entry is dropped).
+MOVE_TO_QUEUE_SCRIPT = """
+local job_key, schedule_key, queues_key = KEYS[1], KEYS[2], KEYS[3]
+local job_id, enqueued_at, queue_prefix = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('ZREM', schedule_key, job_id) == 0 then
+    return 0
+end
+local origin = redis.call('HGET', job_key, 'origin')
+if not origin then
+    return -1
+end
+local queue_key = queue_prefix .. origin
+redis.call('HSET', job_key, 'status', 'queued', 'enqueued_at', enqueued_at)
+local ttl = tonumber(redis.call('HGET', job_key, 'ttl') or '')
+if ttl and ttl > 0 then
+    redis.call('EXPIRE', job_key, ttl)
+end
+redis.call('SADD', queues_key, queue_key)
+if redis.call('HGET', job_key, 'enqueue_at_front') == '1' then
+    redis.call('LPUSH', queue_key, job_id)
+else
+    redis.call('RPUSH', queue_key, job_id)
+end
+return 1
+"""
 
-    The transaction watches the job's hash: a cancel changes that hash, so a job that is
-    canceled meanwhile makes the transaction fail instead of being enqueued. A schedule
-    entry whose job hash is gone is dropped.
+
+def move_scheduled_jobs(connection: redis.Redis, job_ids: list[str]) -> list[str]:
+    """Move these jobs from the schedule to their queues now; return the ids moved.
+
+    One round trip for the lot. An id that is no longer scheduled (canceled, moved by
+    another scheduler) is skipped; an entry whose job hash is gone is dropped.
     """
-    job_key = BacktickJob.key_for(job_id)
-    with connection.pipeline() as pipe:
-        try:
-            pipe.watch(job_key)
-            if pipe.zscore(SCHEDULE_KEY, job_id) is None:
-                return None
-            try:
-                job = BacktickJob.fetch(job_id, connection=connection)
-            except NoSuchJobError:
-                pipe.multi()
-                pipe.zrem(SCHEDULE_KEY, job_id)
-                pipe.execute()
-                logger.warning(
-                    "Task %s was due but its job is gone from Redis",
-                    job_id,
-                    extra={"event": "task_job_missing", "task_id": job_id},
-                )
-                return None
-
-            queue = Queue(
-                job.origin,
-                connection=connection,
-                job_class=BacktickJob,
-                serializer=JobSerializer,
+    if not job_ids:
+        return []
+    script = connection.register_script(MOVE_TO_QUEUE_SCRIPT)
+    enqueued_at = utcformat(utcnow())
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            script(
+                keys=[
+                    BacktickJob.key_for(job_id),
+                    SCHEDULE_KEY,
+                    Queue.redis_queues_keys,
+                ],
+                args=[job_id, enqueued_at, Queue.redis_queue_namespace_prefix],
+                client=pipe,
             )
-            pipe.multi()
-            pipe.zrem(SCHEDULE_KEY, job_id)
-            queue.enqueue_job(job, pipeline=pipe, at_front=bool(job.enqueue_at_front))
-            pipe.execute()
-        except redis.WatchError:
-            return None
-    return job
+        outcomes = pipe.execute()
+
+    for job_id, outcome in zip(job_ids, outcomes, strict=True):
+        if outcome == -1:
+            logger.warning(
+                "Task %s was due but its job is gone from Redis",
+                job_id,
+                extra={"event": "task_job_missing", "task_id": job_id},
+            )
+    return [
+        job_id
+        for job_id, outcome in zip(job_ids, outcomes, strict=True)
+        if outcome == 1
+    ]

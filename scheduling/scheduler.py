@@ -18,7 +18,7 @@ from django.db import connections
 from rq_scheduler import Scheduler
 
 from . import conf, mirror
-from .jobs import SCHEDULE_KEY, BacktickJob, move_scheduled_job
+from .jobs import SCHEDULE_KEY, BacktickJob, move_scheduled_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,16 @@ class BacktickScheduler(Scheduler):
         )
         return self._lock_acquired
 
+    def heartbeat(self) -> None:
+        """Renew the expiry of this scheduler's key and note the time of this tick.
+
+        The admin's operations page reads 'last_tick' to show the scheduler is alive.
+        """
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, "last_tick", time.time())
+            pipe.expire(self.key, int(self._interval) + 10)
+            pipe.execute()
+
     def due_job_ids(self, now: float) -> list[str]:
         ids = self.connection.zrangebyscore(
             SCHEDULE_KEY, "-inf", now, start=0, num=BATCH_SIZE
@@ -60,23 +70,17 @@ class BacktickScheduler(Scheduler):
         moved: list[str] = []
         while True:
             due = self.due_job_ids(time.time())
-            moved_now = [job_id for job_id in due if self.move_to_queue(job_id)]
+            moved_now = move_scheduled_jobs(self.connection, due)
             mirror.record_tasks_enqueued(moved_now)
+            for job_id in moved_now:
+                logger.info(
+                    "Task %s moved to its queue",
+                    job_id,
+                    extra={"event": "task_enqueued", "task_id": job_id},
+                )
             moved.extend(moved_now)
             if len(due) < BATCH_SIZE:
                 return moved
-
-    def move_to_queue(self, job_id: str) -> bool:
-        job = move_scheduled_job(self.connection, job_id)
-        if job is None:
-            return False
-        logger.info(
-            "Task %s moved to queue %s",
-            job_id,
-            job.origin,
-            extra={"event": "task_enqueued", "task_id": job_id, "queue": job.origin},
-        )
-        return True
 
     def seconds_until_next_look(self) -> float:
         poll = float(conf.get("BACKTICK_SCHEDULER_POLL_INTERVAL"))

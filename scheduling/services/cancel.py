@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 # Take a job out of the schedule, its queue, or the deferred registry, in one atomic
 # step, and mark it canceled with an expiry. Whoever removes the id first owns the job:
-# the scheduler moves a job to its queue in a transaction watching the job's hash, which
-# this script changes, so a job is never both canceled and enqueued.
+# the scheduler's move to a queue is a script that starts with the same ZREM, so a job
+# is never both canceled and enqueued.
 CANCEL_SCRIPT = """
 local job_key, schedule_key, queue_key, deferred_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local job_id, ttl = ARGV[1], tonumber(ARGV[2])

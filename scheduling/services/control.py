@@ -33,7 +33,7 @@ from ..exceptions import (
     TaskNotFound,
     UnknownTask,
 )
-from ..jobs import SCHEDULE_KEY, BacktickJob, JobSerializer, move_scheduled_job
+from ..jobs import SCHEDULE_KEY, BacktickJob, JobSerializer, move_scheduled_jobs
 from ..models import (
     FINAL_STATUSES,
     PENDING_STATUSES,
@@ -127,28 +127,36 @@ def run_tasks_now(*, task_ids: Iterable[Any], actor: Actor) -> ActionReport:
     Raises RedisUnavailable.
     """
     report = ActionReport("run_now")
+    eligible = _eligible(report, task_ids)
     try:
         connection = get_connection()
-        for given, row in _eligible(report, task_ids):
-            if move_scheduled_job(connection, str(row.pk)) is not None:
-                report.done[given] = ""
-            else:
-                status = connection.hget(BacktickJob.key_for(str(row.pk)), "status")
-                _skip_for_redis_state(report, given, status)
+        moved = set(
+            move_scheduled_jobs(connection, [str(row.pk) for _, row in eligible])
+        )
+        left = [(given, row) for given, row in eligible if str(row.pk) not in moved]
+        with connection.pipeline(transaction=False) as pipe:
+            for _, row in left:
+                pipe.hget(BacktickJob.key_for(str(row.pk)), "status")
+            statuses = pipe.execute()
     except redis.exceptions.RedisError as exc:
         raise RedisUnavailable() from exc
 
-    moved = [str(parse_task_id(given)) for given in report.done]
-    mirror.record_tasks_enqueued(moved, actor=actor, detail="run now")
+    for given, row in eligible:
+        if str(row.pk) in moved:
+            report.done[given] = ""
+    for (given, _), status in zip(left, statuses, strict=True):
+        _skip_for_redis_state(report, given, status)
+
+    mirror.record_tasks_enqueued(sorted(moved), actor=actor, detail="run now")
     _log_done(report, actor)
     return report
 
 
 # --- reschedule ----------------------------------------------------------------------
 
-# Give a scheduled or queued job a new due time in the schedule. The job hash is always
-# written, so a scheduler that was about to move the job (its transaction watches the
-# hash) fails and finds the new time on its next look.
+# Give a scheduled or queued job a new due time in the schedule. Scripts run one at a
+# time, so the job is either still in the schedule (or its queue) and gets its new
+# time, or a scheduler moved it first and it is reported with its new status.
 RESCHEDULE_SCRIPT = """
 local job_key, schedule_key, queue_key = KEYS[1], KEYS[2], KEYS[3]
 local job_id, due = ARGV[1], ARGV[2]
