@@ -28,6 +28,18 @@ def user(db):
 
 
 @pytest.fixture
+def root(db):
+    """A superuser, as the admin tests and benchmarks log in."""
+    return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def admin_client(client, root):
+    client.force_login(root)
+    return client
+
+
+@pytest.fixture
 def api_client(user):
     client = APIClient()
     token = Token.objects.create(user=user)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from scheduling.actors import Actor
 from scheduling.models import Interface
@@ -12,13 +11,6 @@ pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/scheduling/scheduledtask/"
 ACTOR = Actor.system(Interface.COMMAND)
-
-
-@pytest.fixture
-def admin_client(client):
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client.force_login(admin)
-    return client
 
 
 @pytest.fixture

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rq.command import PUBSUB_CHANNEL_TEMPLATE
 
 from scheduling.actors import Actor
 from scheduling.jobs import SCHEDULE_KEY, BacktickJob
@@ -28,6 +20,7 @@ from scheduling.redis_keys import get_queue
 from scheduling.scheduler import BacktickScheduler
 from scheduling.services import schedule_task
 from tests.helpers import in_seconds, wait_until
+from tests.processes import PROCESS_TIMEOUT
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +35,9 @@ ACTIONS = {
     "requeue_selected": "requeue_scheduledtask",
     "stop_selected": "stop_scheduledtask",
 }
-PROCESS_TIMEOUT = 30
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def root(db):
-    return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-
-
-@pytest.fixture
-def admin_client(client, root):
-    client.force_login(root)
-    return client
 
 
 def make_staff(client, *codenames: str):
@@ -725,66 +706,7 @@ def test_operations__without_redis_shows_the_charts_and_an_error(
 # --- with a real worker --------------------------------------------------------------
 
 
-def worker_env() -> dict[str, str]:
-    """The environment of a worker on this test run's database and Redis."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    host = f"{db['HOST']}:{db['PORT'] or 5432}"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"postgres://{quote(db['USER'])}{password}@{host}/{db['NAME']}",
-        "REDIS_URL": settings.RQ_QUEUES["default"]["URL"],
-    }
-
-
-def is_listening(redis, name: str) -> bool:
-    [(_, subscribers)] = redis.pubsub_numsub(PUBSUB_CHANNEL_TEMPLATE % name)
-    return subscribers > 0
-
-
-def kill_with_its_horses(process: subprocess.Popen) -> None:
-    """Kill the worker and its work horses, which rq puts in process groups of their own."""
-    if process.poll() is not None:
-        return
-    # Frozen, the worker can fork no new horse between the listing and the kill.
-    os.kill(process.pid, signal.SIGSTOP)
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
-    for pid in map(int, children.split()):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.kill()
-    process.wait(timeout=PROCESS_TIMEOUT)
-
-
-@pytest.fixture
-def admin_worker(transactional_db, redis_db, tmp_path):
-    """The name of a `manage.py rqworker default another` process, once it listens."""
-    name = f"backtick-admin-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "rqworker", "--name", name]
-            + ["default", "another"],
-            cwd=settings.BASE_DIR,
-            env=worker_env(),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: is_listening(redis_db, name) or process.poll() is not None,
-            timeout=PROCESS_TIMEOUT,
-        )
-        assert process.poll() is None, log.read_text(errors="replace")
-        yield name
-    finally:
-        kill_with_its_horses(process)
-
-
-def test_stop_action__stops_a_running_task_and_the_page_shows_it(admin_worker, client):
+def test_stop_action__stops_a_running_task_and_the_page_shows_it(worker, client):
     root = get_user_model().objects.create_superuser("root", "r@example.com", "pw")
     client.force_login(root)
     run = make_run(due_in=None, how_long=60)
@@ -794,7 +716,7 @@ def test_stop_action__stops_a_running_task_and_the_page_shows_it(admin_worker, c
     response = post_action(client, "stop_selected", [run])
 
     [state] = page.context["workers"]
-    assert (state.name, state.current_task_id) == (admin_worker, str(run.pk))
+    assert (state.name, state.current_task_id) == (worker.name, str(run.pk))
     assert messages_of(response) == ["Asked the workers to stop 1 task."]
     wait_until(lambda: status_of(run) == TaskStatus.STOPPED, timeout=PROCESS_TIMEOUT)
     [asked] = run.events.filter(kind=TaskEvent.Kind.STOPPED, actor="root")
