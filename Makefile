@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 PORT ?= 5000
 
-.PHONY: install run test lint migrate demo-user redis stop-workers cancel-running-tasks \
+.PHONY: install run test benchmark lint migrate demo-user redis stop-workers cancel-running-tasks \
 	cancel-scheduled-tasks cancel-all-tasks reconcile clean
 
 install: $(VENV)/.installed
@@ -34,6 +34,10 @@ run: install redis migrate demo-user
 test: install
 	scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+benchmark: install
+	LOG_LEVEL=WARNING $(PY) -m pytest benchmarks/admin_changelist.py benchmarks/admin_actions.py \
+		-m benchmark -s -q
 
 lint: install
 	$(VENV)/bin/ruff check .
