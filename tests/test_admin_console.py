@@ -277,7 +277,7 @@ def test_changelist__shows_badges_times_and_creator(admin_client, root):
 
     assert 'class="bt-badge bt-status-scheduled"' in html
     assert f'datetime="{run.scheduled_for.isoformat()}"' in html
-    assert "in 59\xa0minutes" in html or "in 1\xa0hour" in html
+    assert "59\xa0minutes from now" in html
     assert ">root<" in html
 
 
@@ -474,7 +474,7 @@ def test_run_now_action__queues_scheduled_runs_keeping_their_ids(
     response = post_action(admin_client, "run_now_selected", [scheduled, queued, lost])
 
     assert messages_of(response) == [
-        "Sent 1 task to their queues to run now.",
+        "Queued 1 task to run now.",
         f"Skipped 2 tasks: 1 not found in Redis ({lost.pk}); "
         f"1 already queued ({queued.pk}).",
     ]

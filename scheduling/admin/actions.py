@@ -39,7 +39,7 @@ IDS_SHOWN = 5
 
 DONE_TEXT = {
     "cancel": "Canceled {count}.",
-    "run_now": "Sent {count} to their queues to run now.",
+    "run_now": "Queued {count} to run now.",
     "reschedule": "Rescheduled {count} to {when}.",
     "requeue": "Requeued {count} as new runs: {ids}.",
     "stop": "Asked the workers to stop {count}.",

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,7 +14,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.timesince import timesince, timeuntil
 
 from ..actors import Actor
 from ..exceptions import BacktickError, InvalidSchedule, UnknownTask
@@ -141,18 +141,14 @@ class ScheduledTaskAdmin(TaskActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="scheduled for", ordering="scheduled_for")
     def scheduled(self, obj: ScheduledTask) -> str:
-        moment, now = obj.scheduled_for, timezone.now()
-        relative = (
-            f"in {timeuntil(moment, now)}"
-            if moment > now
-            else f"{timesince(moment, now)} ago"
-        )
+        moment = obj.scheduled_for
         return format_html(
             '<time datetime="{}" class="bt-when">{}</time>'
             '<br><span class="bt-relative">{}</span>',
             moment.isoformat(),
             local_text(moment),
-            relative,
+            # Seconds near now ("10 seconds from now"), minutes and days further out.
+            naturaltime(moment),
         )
 
     @admin.display(description="created by", ordering="created_by")
