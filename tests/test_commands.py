@@ -167,6 +167,25 @@ def test_cancel_scheduled_tasks__in_batches(db, redis_db):
     assert len(row_lookups) == 3
 
 
+def test_cancel_scheduled_tasks__shows_progress_per_batch(db):
+    for i in range(3):
+        make_task(due_in=3600 + i)
+    progress = StringIO()
+
+    call_command(
+        "cancel_scheduled_tasks",
+        "--batch-size",
+        "2",
+        stdout=StringIO(),
+        stderr=progress,
+    )
+
+    assert progress.getvalue().splitlines() == [
+        "... 2 task(s) handled so far",
+        "... 3 task(s) handled so far",
+    ]
+
+
 def test_cancel_scheduled_tasks__nothing_pending(db):
     output = run_command("cancel_scheduled_tasks")
 

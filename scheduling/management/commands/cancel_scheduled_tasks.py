@@ -74,6 +74,7 @@ class Command(BaseCommand):
                     "before it failed."
                 ) from exc
             outcomes.update(report.outcomes.values())
+            self.stderr.write(f"... {sum(outcomes.values())} task(s) handled so far")
         self.write_outcomes(outcomes)
 
     def write_outcomes(self, outcomes: Counter[str]) -> None:
