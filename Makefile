@@ -26,7 +26,7 @@ migrate: install
 	$(MANAGE) migrate --noinput
 
 demo-user: migrate
-	$(MANAGE) create_demo_user
+	PORT=$(PORT) $(MANAGE) create_demo_user
 
 run: install redis migrate demo-user
 	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile

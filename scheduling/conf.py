@@ -15,6 +15,8 @@ DEFAULTS = {
     "BACKTICK_RECONCILE_GRACE": 30,
     # How long a canceled job's hash stays in Redis for inspection, in seconds.
     "BACKTICK_CANCELED_JOB_TTL": 24 * 3600,
+    # Most characters of JSON a run's kwargs may take.
+    "BACKTICK_MAX_KWARGS_CHARS": 64 * 1024,
     # Upper bounds of what the audit mirror keeps of a result and of an error.
     "BACKTICK_RESULT_MAX_CHARS": 10_000,
     "BACKTICK_ERROR_MAX_CHARS": 10_000,

@@ -15,8 +15,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from . import conf
 from .exceptions import InvalidSchedule, UnknownTask
-from .registry import Task, describe_parameters, get_task, kwargs_problems
+from .registry import (
+    Task,
+    describe_parameters,
+    get_task,
+    kwargs_problems,
+    kwargs_storage_problem,
+)
 from .registry import registered_tasks as all_registered_tasks
 from .services import validate_new_time, validate_run_times
 
@@ -52,7 +59,12 @@ def parse_local_datetime(text: str) -> datetime:
     Raises ValidationError for a value that is not a datetime, or a local time that a
     change of daylight saving time skips or repeats.
     """
-    return forms.DateTimeField().clean(text).astimezone(UTC)
+    try:
+        return forms.DateTimeField().clean(text).astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError(
+            "Out of the range of datetimes.", code="out_of_range"
+        ) from exc
 
 
 class ScheduleTaskForm(forms.Form):
@@ -85,12 +97,21 @@ class ScheduleTaskForm(forms.Form):
             raise ValidationError(
                 "Enter valid JSON: %(error)s.", params={"error": exc}, code="json"
             ) from exc
+        except RecursionError as exc:
+            raise ValidationError(
+                "The JSON is nested too deeply.", code="json"
+            ) from exc
         if not isinstance(value, dict):
             raise ValidationError(
                 "Enter a JSON object, such as {}; got %(kind)s.",
                 params={"kind": type(value).__name__},
                 code="not_an_object",
             )
+        problem = kwargs_storage_problem(
+            value, max_chars=conf.get("BACKTICK_MAX_KWARGS_CHARS")
+        )
+        if problem:
+            raise ValidationError(problem, code="unstorable")
         return value
 
     def clean_run_times(self) -> list[datetime]:

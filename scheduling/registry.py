@@ -8,6 +8,7 @@ dotted path of a task; names sent by clients are looked up there and nowhere els
 from __future__ import annotations
 
 import inspect
+import json
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -227,3 +228,50 @@ def _annotation_text(annotation: Any) -> str | None:
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
+
+
+# Limits on what a run's kwargs may hold, so that every accepted value can be stored in
+# PostgreSQL and Redis and shown again in the API and the admin.
+MAX_KWARGS_DEPTH = 32
+
+
+def kwargs_storage_problem(kwargs: dict[str, Any], *, max_chars: int) -> str | None:
+    """Why ``kwargs`` cannot be stored as they are, or None when they can.
+
+    Refuses text that is not valid Unicode (a lone surrogate), NUL characters (which
+    PostgreSQL text cannot hold), nesting deeper than MAX_KWARGS_DEPTH, and more than
+    ``max_chars`` characters of JSON. Walks the value without recursion, so a hostile
+    depth cannot exhaust the stack.
+    """
+    pending: list[tuple[Any, int]] = [(kwargs, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_KWARGS_DEPTH:
+            return f"Nested deeper than {MAX_KWARGS_DEPTH} levels."
+        if isinstance(value, dict):
+            for key, item in value.items():
+                problem = _text_problem(key)
+                if problem:
+                    return problem
+                pending.append((item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            problem = _text_problem(value)
+            if problem:
+                return problem
+
+    size = len(json.dumps(kwargs))
+    if size > max_chars:
+        return f"{size:,} characters of JSON; at most {max_chars:,} are accepted."
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Contains a NUL character, which cannot be stored."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Contains text that is not valid Unicode (a lone surrogate)."
+    return None

@@ -15,6 +15,7 @@ class OffsetDateTimeField(serializers.Field):
     default_error_messages = {
         "invalid": "Not an ISO-8601 datetime: {value!r}.",
         "naive": "{value!r} has no UTC offset; add one, such as Z or +00:00.",
+        "out_of_range": "{value!r} is out of the range of datetimes.",
     }
 
     def to_internal_value(self, data):
@@ -26,7 +27,10 @@ class OffsetDateTimeField(serializers.Field):
             self.fail("invalid", value=data)
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             self.fail("naive", value=data)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("out_of_range", value=data)
 
     def to_representation(self, value):
         return value.isoformat()

@@ -53,7 +53,7 @@ def raise_exception() -> None:
     on_failure=on_failure_callback,
 )
 def raise_exception_again() -> None:
-    """Always fail, retrying with backoff (1, 2, 4 s); the failure callback runs at the end."""
+    """Always fail, retrying with backoff (1, 2, 4 s); the failure callback runs each time."""
     raise ValueError("This is an exception, again")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from scheduling.actors import Actor
-from scheduling.models import Interface
+from scheduling.models import Interface, ScheduledTask
 from scheduling.services import cancel_tasks, schedule_task
 from tests.helpers import in_seconds
 
@@ -82,3 +82,39 @@ def test_admin__django_rq_pages_read_the_json_jobs(admin_client, runs):
     assert str(queued[0].pk).encode() in queue_page.content
     assert job_page.status_code == 200
     assert b"how_long" in job_page.content
+
+
+@pytest.mark.parametrize(
+    ("kwargs_text", "fragment"),
+    [
+        ('{"how_long": 1, "x": "\\ud800"}', "not valid Unicode"),
+        ('{"how_long": 1, "x": "\\u0000"}', "NUL character"),
+        ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+    ],
+)
+def test_admin__schedule_form_refuses_kwargs_that_cannot_be_stored(
+    admin_client, redis_db, kwargs_text, fragment
+):
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        {"task_name": "do_something", "kwargs": kwargs_text, "run_now": "on"},
+    )
+
+    assert response.status_code == 200
+    assert fragment in " ".join(response.context["form"].errors["kwargs"])
+    assert not ScheduledTask.objects.exists()
+
+
+def test_admin__schedule_form_refuses_a_time_out_of_range(admin_client):
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        {
+            "task_name": "do_something",
+            "kwargs": '{"how_long": 1}',
+            "run_times": "0001-01-01T00:00+01:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Out of the range" in " ".join(response.context["form"].errors["run_times"])
+    assert not ScheduledTask.objects.exists()

@@ -11,6 +11,7 @@ from scheduling.jobs import SCHEDULE_KEY, BacktickJob
 from scheduling.models import ScheduledTask, TaskEvent, TaskStatus
 from scheduling.redis_keys import get_queue
 from tests.helpers import in_seconds, iso
+from tests.sample_tasks import TEST_TASKS
 
 pytestmark = pytest.mark.django_db
 
@@ -313,3 +314,84 @@ def test_schedule__redis_down_is_503_and_leaves_no_pending_row(api_client, setti
     row = ScheduledTask.objects.get()
     assert row.status == TaskStatus.FAILED
     assert "Redis" in row.error
+
+
+def raw_post(client, body: str, path="/schedule"):
+    return client.post(path, body, content_type="application/json")
+
+
+@override_settings(BACKTICK_TASKS=TEST_TASKS)
+@pytest.mark.parametrize(
+    ("kwargs_json", "fragment"),
+    [
+        ('{"count": 1, "label": "\\ud800"}', "not valid Unicode"),
+        ('{"count": 1, "\\ud800": 1}', "not valid Unicode"),
+        ('{"count": 1, "label": "a\\u0000b"}', "NUL character"),
+        (
+            '{"count": 1, "extra": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",
+            "deeper than 32",
+        ),
+    ],
+)
+def test_schedule__kwargs_that_cannot_be_stored_are_400(
+    api_client, redis_db, kwargs_json, fragment
+):
+    response = raw_post(
+        api_client, '{"task_name": "typed", "kwargs": ' + kwargs_json + "}"
+    )
+
+    assert response.status_code == 400
+    assert fragment in response.json()["kwargs"][0]
+    assert_nothing_scheduled(redis_db)
+
+
+@override_settings(BACKTICK_TASKS=TEST_TASKS, BACKTICK_MAX_KWARGS_CHARS=1000)
+def test_schedule__kwargs_over_the_size_limit_are_400(api_client, redis_db):
+    body = {"task_name": "typed", "kwargs": {"count": 1, "label": "x" * 2000}}
+
+    response = schedule(api_client, body)
+
+    assert response.status_code == 400
+    assert "at most 1,000 are accepted" in response.json()["kwargs"][0]
+    assert_nothing_scheduled(redis_db)
+
+
+def test_schedule__body_nested_beyond_the_parser_is_400(api_client, redis_db):
+    deep = "[" * 100_000 + "]" * 100_000
+
+    response = raw_post(
+        api_client, '{"task_name": "do_something", "kwargs": ' + deep + "}"
+    )
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    assert_nothing_scheduled(redis_db)
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10_000)
+def test_schedule__body_over_the_upload_limit_is_413(api_client, redis_db):
+    body = {"task_name": "do_something", "kwargs": {"how_long": 1, "x": "y" * 20_000}}
+
+    response = schedule(api_client, body)
+
+    assert response.status_code == 413
+    assert_nothing_scheduled(redis_db)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "0001-01-01T00:30:00+00:31",
+    ],
+)
+def test_schedule__datetime_out_of_range_is_400(api_client, redis_db, value):
+    response = schedule(
+        api_client,
+        {"task_name": "do_something", "datetimes": [value], "kwargs": {"how_long": 1}},
+    )
+
+    assert response.status_code == 400
+    assert "out of the range" in response.json()["datetimes"]["0"][0]
+    assert_nothing_scheduled(redis_db)

@@ -147,3 +147,18 @@ def test_health__is_503_when_redis_is_down(client, settings):
 
     assert response.status_code == 503
     assert response.json()["redis"] == "unreachable"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"scheduled_after": "2030-01-01T00:00:00"},
+        {"scheduled_after": "0001-01-01T00:00:00+01:00"},
+        {"scheduled_before": "9999-12-31T23:59:59-01:00"},
+    ],
+)
+def test_tasks__filter_datetime_naive_or_out_of_range_is_400(api_client, query):
+    response = api_client.get("/tasks/", query)
+
+    assert response.status_code == 400
+    assert list(response.json()) == list(query)

@@ -62,6 +62,16 @@ ALLOWED_STATUSES: dict[str, Collection[str]] = {
 }
 
 
+# How each action reads at the end of "only scheduled tasks can ...".
+PASSIVE = {
+    "cancel": "be canceled",
+    "run_now": "run now",
+    "reschedule": "be rescheduled",
+    "requeue": "be requeued",
+    "stop": "be stopped",
+}
+
+
 @dataclass
 class ActionReport:
     """What an action did with each id it was given.
@@ -87,9 +97,8 @@ def explain_refusal(action: str, task_id: str, reason: str) -> str:
         return f"Task {task_id} is no longer in Redis, so it cannot be changed."
     if reason == UNKNOWN_TASK:
         return f"Task {task_id} names a task that is no longer registered."
-    allowed = " or ".join(sorted(ALLOWED_STATUSES[action]))
-    verb = action.replace("_", " ")
-    return f"Task {task_id} is {reason}; only {allowed} tasks can {verb}."
+    allowed = ", ".join(sorted(ALLOWED_STATUSES[action]))
+    return f"Task {task_id} is {reason}; only {allowed} tasks can {PASSIVE[action]}."
 
 
 def _eligible(

@@ -20,7 +20,7 @@ from ..exceptions import InvalidSchedule, RedisUnavailable
 from ..jobs import SCHEDULE_KEY, BacktickJob
 from ..models import ScheduledTask, TaskEvent, TaskStatus
 from ..redis_keys import get_connection, get_queue
-from ..registry import Task, get_task, kwargs_problems
+from ..registry import Task, get_task, kwargs_problems, kwargs_storage_problem
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,12 @@ def schedule_task(
     """
     task = get_task(task_name)
     kwargs = dict(kwargs or {})
+    # Checked first: the signature check names keys, which must be printable text.
+    unstorable = kwargs_storage_problem(
+        kwargs, max_chars=conf.get("BACKTICK_MAX_KWARGS_CHARS")
+    )
+    if unstorable:
+        raise InvalidSchedule({"kwargs": [unstorable]})
     problems = kwargs_problems(task, kwargs)
     if problems:
         raise InvalidSchedule({"kwargs": problems})

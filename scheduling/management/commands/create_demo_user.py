@@ -1,3 +1,5 @@
+import os
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
@@ -25,6 +27,7 @@ class Command(BaseCommand):
             f"Demo superuser {username!r} {state}; password {password!r} if new."
         )
         self.stdout.write(self.style.SUCCESS(f"API token: {token.key}"))
+        port = os.environ.get("PORT") or "5000"
         self.stdout.write(
-            f"  curl -H 'Authorization: Token {token.key}' http://127.0.0.1:5000/tasks/"
+            f"  curl -H 'Authorization: Token {token.key}' http://127.0.0.1:{port}/tasks/"
         )
