@@ -128,6 +128,7 @@ class BacktickScheduler(Scheduler):
             while True:
                 try:
                     self.tick()
+                    wait = self.seconds_until_next_look()
                     outage = 0.0
                 except REDIS_OUTAGE as exc:
                     # Keep running through a Redis restart: the schedule is in Redis,
@@ -139,9 +140,10 @@ class BacktickScheduler(Scheduler):
                         outage,
                         extra={"event": "scheduler_redis_unreachable"},
                     )
+                    wait = outage
                 if burst:
                     break
-                time.sleep(outage or self.seconds_until_next_look())
+                time.sleep(wait)
         finally:
             with suppress(*REDIS_OUTAGE):
                 self.remove_lock()
