@@ -90,9 +90,16 @@ def _transition(
 
 
 def record_tasks_enqueued(
-    task_ids: list[str], *, actor: Actor = SCHEDULER, detail: str = ""
+    task_ids: list[str],
+    *,
+    actor: Actor = SCHEDULER,
+    detail: str = "",
+    due_now: bool = False,
 ) -> None:
-    """These scheduled jobs were moved to their queues (by the scheduler, or on request)."""
+    """These scheduled jobs were moved to their queues (by the scheduler, or on request).
+
+    ``due_now`` records that they were brought forward: their due time becomes now.
+    """
     if not task_ids:
         return
     now = timezone.now()
@@ -103,9 +110,12 @@ def record_tasks_enqueued(
                     pk__in=task_ids, status=TaskStatus.SCHEDULED
                 ).values_list("pk", flat=True)
             )
+            changes = {"status": TaskStatus.QUEUED, "enqueued_at": now}
+            if due_now:
+                changes["scheduled_for"] = now
             ScheduledTask.objects.filter(
                 pk__in=moved, status=TaskStatus.SCHEDULED
-            ).update(status=TaskStatus.QUEUED, enqueued_at=now)
+            ).update(**changes)
             TaskEvent.objects.bulk_create(
                 TaskEvent(
                     task_id=pk,

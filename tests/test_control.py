@@ -58,6 +58,8 @@ def test_run_now__moves_the_run_to_its_queue_keeping_its_id(api_client, redis_db
     assert response.status_code == 200
     assert response.json()["id"] == str(run.pk)
     assert response.json()["status"] == "queued"
+    # Brought forward: the run is now due when it was sent to its queue.
+    assert response.json()["scheduled_for"] == response.json()["enqueued_at"]
     assert get_queue("default").job_ids == [str(run.pk)]
     assert redis_db.zscore(SCHEDULE_KEY, str(run.pk)) is None
     event = response.json()["events"][0]

@@ -156,7 +156,9 @@ def run_tasks_now(*, task_ids: Iterable[Any], actor: Actor) -> ActionReport:
     for (given, _), status in zip(left, statuses, strict=True):
         _skip_for_redis_state(report, given, status)
 
-    mirror.record_tasks_enqueued(sorted(moved), actor=actor, detail="run now")
+    mirror.record_tasks_enqueued(
+        sorted(moved), actor=actor, detail="run now", due_now=True
+    )
     _log_done(report, actor)
     return report
 
