@@ -19,6 +19,7 @@ from scheduling.models import Interface, ScheduledTask, TaskEvent, TaskStatus
 from scheduling.redis_keys import get_queue
 from scheduling.scheduler import BacktickScheduler
 from scheduling.services import schedule_task
+from tests.factories import make_run
 from tests.helpers import in_seconds, wait_until
 from tests.processes import PROCESS_TIMEOUT
 
@@ -53,18 +54,6 @@ def make_staff(client, *codenames: str):
     )
     client.force_login(user)
     return user
-
-
-def make_run(*, due_in: float | None = 3600, how_long: int = 0) -> ScheduledTask:
-    """One run of do_something, scheduled ``due_in`` seconds ahead or queued now."""
-    run_times = None if due_in is None else [in_seconds(due_in)]
-    [run] = schedule_task(
-        task_name="do_something",
-        kwargs={"how_long": how_long},
-        run_times=run_times,
-        actor=CREATOR,
-    )
-    return run
 
 
 def set_status(run: ScheduledTask, status: str) -> None:
@@ -270,7 +259,7 @@ def test_schedule_form__with_the_add_permission(client):
 
 
 def test_changelist__shows_badges_times_and_creator(admin_client, root):
-    run = make_run()
+    run = make_run(due_in=3600)
     ScheduledTask.objects.filter(pk=run.pk).update(created_by=root)
 
     html = admin_client.get(CHANGELIST).content.decode()
@@ -282,7 +271,7 @@ def test_changelist__shows_badges_times_and_creator(admin_client, root):
 
 
 def test_changelist__filters_by_creator_task_queue_and_date(admin_client, root):
-    mine, theirs = make_run(), make_run(due_in=86400 * 3)
+    mine, theirs = make_run(due_in=3600), make_run(due_in=86400 * 3)
     ScheduledTask.objects.filter(pk=mine.pk).update(created_by=root)
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -303,7 +292,7 @@ def test_changelist__filters_by_creator_task_queue_and_date(admin_client, root):
 
 
 def test_changelist__search_matches_an_id_or_a_task_name(admin_client):
-    run = make_run()
+    run = make_run(due_in=3600)
     [other] = schedule_task(
         task_name="raise_exception",
         kwargs={},
@@ -387,7 +376,7 @@ def test_change_view__pretty_prints_and_escapes_kwargs_result_and_error(admin_cl
 
 
 def test_change_view__history_shows_actor_and_interface(admin_client, root):
-    run = make_run()
+    run = make_run(due_in=3600)
     post_action(admin_client, "cancel_selected", [run])
 
     page = admin_client.get(f"{CHANGELIST}{run.pk}/change/")
@@ -402,7 +391,7 @@ def test_change_view__history_shows_actor_and_interface(admin_client, root):
 
 
 def test_change_view__links_a_requeue_and_its_original(admin_client):
-    original = make_run()
+    original = make_run(due_in=3600)
     set_status(original, TaskStatus.FAILED)
     post_action(admin_client, "requeue_selected", [original])
     requeue = ScheduledTask.objects.get(requeued_from=original)
@@ -425,7 +414,7 @@ def test_change_view__links_a_requeue_and_its_original(admin_client):
 
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_action__hidden_without_its_permission(client, action):
-    run = make_run()
+    run = make_run(due_in=3600)
     make_staff(client)
 
     listed = action_names(client.get(CHANGELIST))
@@ -439,7 +428,7 @@ def test_action__hidden_without_its_permission(client, action):
 
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_action__listed_with_its_permission(client, action):
-    make_run()
+    make_run(due_in=3600)
     make_staff(client, ACTIONS[action])
 
     assert action_names(client.get(CHANGELIST)) == ["", action]
@@ -447,7 +436,11 @@ def test_action__listed_with_its_permission(client, action):
 
 def test_cancel_action__cancels_and_reports_skips_by_reason(client, redis_db):
     user = make_staff(client, "cancel_scheduledtask")
-    scheduled, finished, lost = make_run(), make_run(), make_run()
+    scheduled, finished, lost = (
+        make_run(due_in=3600),
+        make_run(due_in=3600),
+        make_run(due_in=3600),
+    )
     set_status(finished, TaskStatus.FINISHED)
     redis_db.delete(BacktickJob.key_for(str(lost.pk)))
 
@@ -468,7 +461,11 @@ def test_cancel_action__cancels_and_reports_skips_by_reason(client, redis_db):
 def test_run_now_action__queues_scheduled_runs_keeping_their_ids(
     admin_client, redis_db
 ):
-    scheduled, queued, lost = make_run(), make_run(due_in=None), make_run()
+    scheduled, queued, lost = (
+        make_run(due_in=3600),
+        make_run(due_in=None),
+        make_run(due_in=3600),
+    )
     redis_db.delete(BacktickJob.key_for(str(lost.pk)))
 
     response = post_action(admin_client, "run_now_selected", [scheduled, queued, lost])
@@ -485,7 +482,7 @@ def test_run_now_action__queues_scheduled_runs_keeping_their_ids(
 
 
 def test_skipped_message__lists_a_handful_of_ids_per_reason(admin_client):
-    runs = [make_run() for _ in range(7)]
+    runs = [make_run(due_in=3600) for _ in range(7)]
     for run in runs:
         set_status(run, TaskStatus.FINISHED)
 
@@ -501,7 +498,7 @@ def test_reschedule_action__asks_for_the_time_then_moves_the_runs(
     admin_client, redis_db, settings
 ):
     settings.TIME_ZONE = "Asia/Kolkata"
-    scheduled, finished = make_run(), make_run()
+    scheduled, finished = make_run(due_in=3600), make_run(due_in=3600)
     set_status(finished, TaskStatus.FINISHED)
     new_time = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
 
@@ -542,7 +539,7 @@ def test_reschedule_action__asks_for_the_time_then_moves_the_runs(
     ids=["past", "not_a_time"],
 )
 def test_reschedule_action__refuses_a_bad_time(admin_client, redis_db, run_at, error):
-    run = make_run()
+    run = make_run(due_in=3600)
     due = redis_db.zscore(SCHEDULE_KEY, str(run.pk))
 
     page = admin_client.post(
@@ -563,7 +560,7 @@ def test_reschedule_action__refuses_a_bad_time(admin_client, redis_db, run_at, e
 
 
 def test_reschedule_action__across_every_row_of_a_filter(admin_client, redis_db):
-    runs = [make_run() for _ in range(3)]
+    runs = [make_run(due_in=3600) for _ in range(3)]
     new_time = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
 
     admin_client.post(
@@ -583,7 +580,7 @@ def test_reschedule_action__across_every_row_of_a_filter(admin_client, redis_db)
 
 
 def test_requeue_action__makes_new_runs_linked_to_the_ended_ones(admin_client):
-    failed, pending = make_run(), make_run()
+    failed, pending = make_run(due_in=3600), make_run(due_in=3600)
     set_status(failed, TaskStatus.FAILED)
 
     response = post_action(admin_client, "requeue_selected", [failed, pending])
@@ -600,7 +597,7 @@ def test_requeue_action__makes_new_runs_linked_to_the_ended_ones(admin_client):
 
 
 def test_stop_action__skips_what_is_not_running(admin_client):
-    run = make_run()
+    run = make_run(due_in=3600)
 
     response = post_action(admin_client, "stop_selected", [run])
 
@@ -609,8 +606,8 @@ def test_stop_action__skips_what_is_not_running(admin_client):
 
 
 def test_action__query_count_does_not_grow_with_rows(admin_client):
-    few = [make_run() for _ in range(2)]
-    many = [make_run() for _ in range(20)]
+    few = [make_run(due_in=3600) for _ in range(2)]
+    many = [make_run(due_in=3600) for _ in range(20)]
 
     with CaptureQueriesContext(connection) as small:
         post_action(admin_client, "cancel_selected", few)
@@ -622,7 +619,7 @@ def test_action__query_count_does_not_grow_with_rows(admin_client):
 
 
 def test_action__redis_down_is_an_error_message(admin_client, settings):
-    run = make_run()
+    run = make_run(due_in=3600)
     settings.RQ_QUEUES = {
         name: {**config, "URL": "redis://127.0.0.1:1/12"}
         for name, config in settings.RQ_QUEUES.items()
@@ -643,7 +640,7 @@ def test_action__redis_down_is_an_error_message(admin_client, settings):
 def test_operations__renders_queues_charts_and_links(admin_client, redis_db):
     make_run(due_in=None)
     make_run(due_in=7200)
-    ended = make_run()
+    ended = make_run(due_in=3600)
     set_status(ended, TaskStatus.FINISHED)
 
     response = admin_client.get(OPERATIONS)

@@ -19,7 +19,7 @@ from scheduling.actors import Actor
 from scheduling.jobs import SCHEDULE_KEY, BacktickJob
 from scheduling.models import Interface, ScheduledTask, TaskEvent, TaskStatus
 from scheduling.redis_keys import get_queue
-from scheduling.services import schedule_task
+from tests.factories import make_run
 from tests.helpers import wait_until
 from tests.processes import PROCESS_TIMEOUT, WorkerProcess
 
@@ -30,18 +30,6 @@ def run_command(name: str, *args: str) -> str:
     out = StringIO()
     call_command(name, *args, stdout=out)
     return out.getvalue()
-
-
-def make_task(
-    task_name: str = "do_something", *, due_in: float | None = None, **kwargs
-):
-    """One run of ``task_name``: scheduled ``due_in`` seconds ahead, or queued now."""
-    kwargs = kwargs or ({"how_long": 0} if task_name == "do_something" else {})
-    run_times = None if due_in is None else [timezone.now() + timedelta(seconds=due_in)]
-    [run] = schedule_task(
-        task_name=task_name, kwargs=kwargs, run_times=run_times, actor=CREATOR
-    )
-    return run
 
 
 def status_of(run: ScheduledTask) -> str:
@@ -65,9 +53,9 @@ def wait_for_status(run: ScheduledTask, status: str, worker: WorkerProcess) -> N
 
 
 def test_cancel_scheduled_tasks__cancels_every_pending_task(db, redis_db):
-    later = make_task(due_in=3600)
-    queued = make_task()
-    finished = make_task()
+    later = make_run(due_in=3600)
+    queued = make_run()
+    finished = make_run()
     ScheduledTask.objects.filter(pk=finished.pk).update(status=TaskStatus.FINISHED)
 
     output = run_command("cancel_scheduled_tasks")
@@ -82,8 +70,8 @@ def test_cancel_scheduled_tasks__cancels_every_pending_task(db, redis_db):
 
 
 def test_cancel_scheduled_tasks__only_the_named_task(db):
-    something = make_task(due_in=3600)
-    failing = make_task("raise_exception", due_in=3600)
+    something = make_run(due_in=3600)
+    failing = make_run("raise_exception", due_in=3600)
 
     output = run_command("cancel_scheduled_tasks", "--task-name", "raise_exception")
 
@@ -93,8 +81,8 @@ def test_cancel_scheduled_tasks__only_the_named_task(db):
 
 
 def test_cancel_scheduled_tasks__only_those_due_before(db):
-    soon = make_task(due_in=600)
-    later = make_task(due_in=7200)
+    soon = make_run(due_in=600)
+    later = make_run(due_in=7200)
     before = (timezone.now() + timedelta(hours=1)).isoformat()
 
     output = run_command("cancel_scheduled_tasks", "--before", before)
@@ -105,9 +93,9 @@ def test_cancel_scheduled_tasks__only_those_due_before(db):
 
 
 def test_cancel_scheduled_tasks__name_and_before_together(db):
-    match = make_task(due_in=600)
-    other_task = make_task("raise_exception", due_in=600)
-    too_late = make_task(due_in=7200)
+    match = make_run(due_in=600)
+    other_task = make_run("raise_exception", due_in=600)
+    too_late = make_run(due_in=7200)
     before = (timezone.now() + timedelta(hours=1)).isoformat()
 
     run_command(
@@ -119,8 +107,8 @@ def test_cancel_scheduled_tasks__name_and_before_together(db):
 
 
 def test_cancel_scheduled_tasks__dry_run_changes_nothing(db, redis_db):
-    later = make_task(due_in=3600)
-    queued = make_task()
+    later = make_run(due_in=3600)
+    queued = make_run()
 
     output = run_command("cancel_scheduled_tasks", "--dry-run")
 
@@ -137,7 +125,7 @@ def test_cancel_scheduled_tasks__dry_run_changes_nothing(db, redis_db):
     "value", ["next tuesday", "2030-01-31T09:00:00", "2030-13-01T09:00Z"]
 )
 def test_cancel_scheduled_tasks__bad_before_is_refused(db, value):
-    pending = make_task(due_in=3600)
+    pending = make_run(due_in=3600)
 
     with pytest.raises(CommandError, match=f"--before.*{re.escape(value)}"):
         run_command("cancel_scheduled_tasks", "--before", value)
@@ -146,8 +134,8 @@ def test_cancel_scheduled_tasks__bad_before_is_refused(db, value):
 
 
 def test_cancel_scheduled_tasks__in_batches(db, redis_db):
-    runs = [make_task(due_in=3600 + i) for i in range(5)]
-    lost = make_task(due_in=3600)
+    runs = [make_run(due_in=3600 + i) for i in range(5)]
+    lost = make_run(due_in=3600)
     redis_db.delete(BacktickJob.key_for(str(lost.pk)))
 
     with CaptureQueriesContext(connection) as queries:
@@ -169,7 +157,7 @@ def test_cancel_scheduled_tasks__in_batches(db, redis_db):
 
 def test_cancel_scheduled_tasks__shows_progress_per_batch(db):
     for i in range(3):
-        make_task(due_in=3600 + i)
+        make_run(due_in=3600 + i)
     progress = StringIO()
 
     call_command(
@@ -193,7 +181,7 @@ def test_cancel_scheduled_tasks__nothing_pending(db):
 
 
 def test_cancel_scheduled_tasks__redis_down_is_a_command_error(db):
-    make_task(due_in=3600)
+    make_run(due_in=3600)
     unreachable = {
         name: {**queue, "URL": "redis://127.0.0.1:1/1"}
         for name, queue in settings.RQ_QUEUES.items()
@@ -210,7 +198,7 @@ def test_cancel_scheduled_tasks__redis_down_is_a_command_error(db):
 
 
 def test_cancel_running_tasks__stops_the_task_and_records_the_command(worker, redis_db):
-    run = make_task(how_long=60)
+    run = make_run(how_long=60)
     wait_for_status(run, TaskStatus.STARTED, worker)
 
     output = run_command("cancel_running_tasks")
@@ -232,7 +220,7 @@ def test_cancel_running_tasks__stops_the_task_and_records_the_command(worker, re
 
 
 def test_cancel_running_tasks__dry_run_stops_nothing(worker):
-    run = make_task(how_long=60)
+    run = make_run(how_long=60)
     wait_for_status(run, TaskStatus.STARTED, worker)
 
     output = run_command("cancel_running_tasks", "--dry-run")
@@ -244,8 +232,8 @@ def test_cancel_running_tasks__dry_run_stops_nothing(worker):
 
 
 def test_cancel_running_tasks__leaves_tasks_that_are_not_running(db):
-    queued = make_task()
-    later = make_task(due_in=3600)
+    queued = make_run()
+    later = make_run(due_in=3600)
 
     output = run_command("cancel_running_tasks")
 
@@ -268,8 +256,8 @@ def test_stop_workers__idle_worker_exits(worker):
 
 
 def test_stop_workers__busy_worker_finishes_its_task_first(worker):
-    current = make_task(how_long=2)
-    waiting = make_task()
+    current = make_run(how_long=2)
+    waiting = make_run()
     wait_for_status(current, TaskStatus.STARTED, worker)
 
     run_command("stop_workers")
@@ -299,8 +287,8 @@ def test_stop_workers__no_worker_registered(db):
 
 @override_settings(BACKTICK_RECONCILE_GRACE=0)
 def test_reconcile_tasks__prints_what_it_checked_and_changed(db, redis_db):
-    lost = make_task()
-    make_task(due_in=3600)
+    lost = make_run()
+    make_run(due_in=3600)
     redis_db.delete(BacktickJob.key_for(str(lost.pk)))
 
     output = run_command("reconcile_tasks")

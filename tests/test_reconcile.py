@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import override_settings
-from django.utils import timezone
 
 from scheduling.actors import Actor
 from scheduling.jobs import BacktickJob
@@ -19,21 +16,11 @@ from scheduling.models import (
 )
 from scheduling.reconcile import LOST_ERROR, reconcile_tasks
 from scheduling.redis_keys import get_connection, get_queue
-from scheduling.services import cancel_tasks, schedule_task
+from scheduling.services import cancel_tasks
 from scheduling.worker import BacktickWorker
+from tests.factories import make_run
 
 CREATOR = Actor.command("tests")
-
-
-def make_task(*, due_in: float | None = None, how_long: int = 0) -> ScheduledTask:
-    run_times = None if due_in is None else [timezone.now() + timedelta(seconds=due_in)]
-    [run] = schedule_task(
-        task_name="do_something",
-        kwargs={"how_long": how_long},
-        run_times=run_times,
-        actor=CREATOR,
-    )
-    return run
 
 
 def lose_job(run: ScheduledTask) -> None:
@@ -49,7 +36,7 @@ def forget_last_write(run: ScheduledTask, *, status: str) -> None:
 
 @override_settings(BACKTICK_RECONCILE_GRACE=0)
 def test_reconcile__lost_job_fails_the_row_after_the_grace_period(db):
-    run = make_task()
+    run = make_run()
     lose_job(run)
 
     report = reconcile_tasks(interface=Interface.COMMAND)
@@ -64,7 +51,7 @@ def test_reconcile__lost_job_fails_the_row_after_the_grace_period(db):
 
 
 def test_reconcile__lost_job_is_left_alone_within_the_grace_period(db):
-    run = make_task()
+    run = make_run()
     lose_job(run)
 
     report = reconcile_tasks(interface=Interface.COMMAND)
@@ -76,7 +63,7 @@ def test_reconcile__lost_job_is_left_alone_within_the_grace_period(db):
 
 @override_settings(BACKTICK_RECONCILE_GRACE=0)
 def test_reconcile__future_run_is_left_alone_until_it_is_due(db):
-    run = make_task(due_in=3600)
+    run = make_run(due_in=3600)
     lose_job(run)
 
     report = reconcile_tasks(interface=Interface.COMMAND)
@@ -89,7 +76,7 @@ def test_reconcile__future_run_is_left_alone_until_it_is_due(db):
 @pytest.mark.django_db(transaction=True)
 @override_settings(BACKTICK_RECONCILE_GRACE=0)
 def test_reconcile__finished_job_brings_the_row_in_line():
-    run = make_task()
+    run = make_run()
     BacktickWorker([get_queue("default")], connection=get_connection()).work(burst=True)
     forget_last_write(run, status=TaskStatus.STARTED)
 
@@ -104,7 +91,7 @@ def test_reconcile__finished_job_brings_the_row_in_line():
 
 @override_settings(BACKTICK_RECONCILE_GRACE=0)
 def test_reconcile__canceled_job_brings_the_row_in_line(db):
-    run = make_task()
+    run = make_run()
     cancel_tasks(task_ids=[str(run.pk)], actor=CREATOR)
     forget_last_write(run, status=TaskStatus.QUEUED)
 
@@ -122,9 +109,9 @@ def test_reconcile__canceled_job_brings_the_row_in_line(db):
 @pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
 @override_settings(BACKTICK_RECONCILE_GRACE=0)
 def test_reconcile__final_row_is_never_changed(db, status):
-    lost = make_task()
+    lost = make_run()
     lose_job(lost)
-    queued = make_task()
+    queued = make_run()
     ScheduledTask.objects.filter(pk__in=[lost.pk, queued.pk]).update(status=status)
     events_before = TaskEvent.objects.count()
 
