@@ -42,6 +42,7 @@ benchmark: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 stop-workers: install
 	$(MANAGE) stop_workers

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 class BacktickError(Exception):
     """Base of the app's errors; ``detail`` is safe to show to the client."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "backtick_error"
 
     def __init__(self, detail: Any) -> None:

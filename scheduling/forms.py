@@ -140,7 +140,8 @@ class ScheduleTaskForm(forms.Form):
         return run_times
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         run_now, run_times = cleaned.get("run_now"), cleaned.get("run_times")
         if run_now and run_times:
             self.add_error("run_times", "Leave the run times empty to run now.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -124,7 +125,7 @@ def _move(
     row: ScheduledTask, status: str, kind: str, actor: Actor, *, final: bool
 ) -> int:
     now = timezone.now()
-    changes = {"status": status}
+    changes: dict[str, Any] = {"status": status}
     if final:
         changes["ended_at"] = now
     updated = ScheduledTask.objects.filter(pk=row.pk, status=row.status).update(

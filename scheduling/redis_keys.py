@@ -8,6 +8,7 @@ settings at call time so that tests can point the app at another server.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from redis import Redis
@@ -27,7 +28,7 @@ def get_connection() -> Redis:
 
 def get_queue(name: str) -> Queue:
     """The rq queue ``name`` with the project's job class and JSON serializer."""
-    config = settings.RQ_QUEUES.get(name, {})
+    config: dict[str, Any] = settings.RQ_QUEUES.get(name, {})
     return Queue(
         name,
         connection=get_connection(),

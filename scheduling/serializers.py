@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from rest_framework import serializers
 
@@ -92,7 +93,9 @@ class TaskEventSerializer(serializers.ModelSerializer):
 
 
 class ScheduledTaskSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ScheduledTask
@@ -120,7 +123,9 @@ class ScheduledTaskSerializer(serializers.ModelSerializer):
 
 class ScheduledTaskDetailSerializer(ScheduledTaskSerializer):
     events = TaskEventSerializer(many=True, read_only=True)
-    requeues = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    requeues: serializers.PrimaryKeyRelatedField[Any] = (
+        serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    )
 
     class Meta(ScheduledTaskSerializer.Meta):
         fields = [*ScheduledTaskSerializer.Meta.fields, "requeues", "events"]
@@ -129,7 +134,8 @@ class ScheduledTaskDetailSerializer(ScheduledTaskSerializer):
 
 class ParameterSerializer(serializers.Serializer):
     name = serializers.CharField()
-    required = serializers.BooleanField()
+    # A declared field, collected by DRF's metaclass; it never shadows Field.required.
+    required = serializers.BooleanField()  # type: ignore[assignment]
     annotation = serializers.CharField(allow_null=True)
     default = serializers.JSONField(allow_null=True)
 

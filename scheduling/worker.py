@@ -28,7 +28,8 @@ class BacktickWorker(Worker):
         # django-rq's rqworker passes rq's pickle serializer by default; jobs here are
         # JSON, and nothing the project runs may unpickle what it reads from Redis.
         kwargs["job_class"] = BacktickJob
-        super().__init__(*args, serializer=JobSerializer, **kwargs)
+        kwargs["serializer"] = JobSerializer
+        super().__init__(*args, **kwargs)
 
     def fork_work_horse(self, job, queue) -> None:
         # A forked horse must not share the parent's database sockets: close them so

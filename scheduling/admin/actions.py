@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -84,7 +84,14 @@ def skipped_text(skipped: dict[str, str]) -> str:
     return f"Skipped {tasks_text(len(skipped))}: {described}."
 
 
-class TaskActionsMixin:
+if TYPE_CHECKING:
+    # What the mixin relies on from the ModelAdmin it is mixed into.
+    _ModelAdmin = admin.ModelAdmin[ScheduledTask]
+else:
+    _ModelAdmin = object
+
+
+class TaskActionsMixin(_ModelAdmin):
     """Admin actions on ScheduledTask rows, each gated by a custom permission."""
 
     actions = [

@@ -25,11 +25,31 @@ from .actions import IDS_SHOWN, TaskActionsMixin
 from .filters import CreatorFilter, QueueFilter, TaskNameFilter
 from .operations import operations_view
 
+EVENT_FIELDS = ("at", "kind", "actor", "interface", "detail")
+# The change view's sections, every field of them read-only.
+DETAIL_SECTIONS: list[tuple[str | None, tuple[str, ...]]] = [
+    (None, ("id", "task_name", "status_badge", "queue", "kwargs_pretty")),
+    ("Times", ("scheduled_for", "created_at", "enqueued_at", "started_at", "ended_at")),
+    (
+        "Run",
+        (
+            "created_by",
+            "created_via",
+            "attempts",
+            "worker_name",
+            "result_pretty",
+            "error_details",
+            "requeued_from_link",
+            "requeues_links",
+        ),
+    ),
+]
+
 
 class TaskEventInline(admin.TabularInline):
     model = TaskEvent
-    fields = ["at", "kind", "actor", "interface", "detail"]
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
     extra = 0
     can_delete = False
     ordering = ["at", "id"]
@@ -82,40 +102,8 @@ class ScheduledTaskAdmin(TaskActionsMixin, admin.ModelAdmin):
     # Counting the whole table on every filtered page costs a scan of every row.
     show_full_result_count = False
     inlines = [TaskEventInline]
-    fieldsets = [
-        (
-            None,
-            {"fields": ["id", "task_name", "status_badge", "queue", "kwargs_pretty"]},
-        ),
-        (
-            "Times",
-            {
-                "fields": [
-                    "scheduled_for",
-                    "created_at",
-                    "enqueued_at",
-                    "started_at",
-                    "ended_at",
-                ]
-            },
-        ),
-        (
-            "Run",
-            {
-                "fields": [
-                    "created_by",
-                    "created_via",
-                    "attempts",
-                    "worker_name",
-                    "result_pretty",
-                    "error_details",
-                    "requeued_from_link",
-                    "requeues_links",
-                ]
-            },
-        ),
-    ]
-    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
+    readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
 
     class Media:
         css = {"all": ["scheduling/admin.css"]}

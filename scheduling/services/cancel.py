@@ -54,7 +54,7 @@ class Outcome:
 
 
 # What the status left on a job that could not be taken out means for the caller.
-OUTCOME_BY_STATUS = {
+OUTCOME_BY_STATUS: dict[str, str] = {
     TaskStatus.FINISHED: Outcome.ALREADY_FINISHED,
     TaskStatus.FAILED: Outcome.FAILED,
     TaskStatus.STOPPED: Outcome.STOPPED,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.db import transaction
@@ -351,7 +351,7 @@ def stop_tasks(*, task_ids: Iterable[Any], actor: Actor) -> ActionReport:
                 continue
             except InvalidJobOperation:
                 status = connection.hget(BacktickJob.key_for(str(row.pk)), "status")
-                _skip_for_redis_state(report, given, status)
+                _skip_for_redis_state(report, given, cast("bytes | None", status))
                 continue
             report.done[given] = ""
             asked.append((row, requested_at))
@@ -398,7 +398,7 @@ def cancel_tasks_reported(*, task_ids: Iterable[Any], actor: Actor) -> ActionRep
 
 # --- one task at a time --------------------------------------------------------------
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[..., ActionReport]] = {
     "cancel": cancel_tasks_reported,
     "run_now": run_tasks_now,
     "reschedule": reschedule_tasks,

@@ -12,7 +12,7 @@ import redis
 from django.db import transaction
 from django.utils import timezone
 from rq.callbacks import Callback
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 from .. import conf
 from ..actors import Actor
@@ -89,6 +89,8 @@ def schedule_task(
     validate_run_times(run_times)
 
     now = timezone.now()
+    # No run time means one run, now.
+    due_times: list[datetime | None] = [*run_times] or [None]
     runs = [
         new_run(
             task_name=task_name,
@@ -98,7 +100,7 @@ def schedule_task(
             actor=actor,
             now=now,
         )
-        for run_at in run_times or [None]
+        for run_at in due_times
     ]
     save_runs(runs, actor=actor, now=now)
     write_jobs(task, runs)
@@ -170,7 +172,7 @@ def save_runs(runs: list[ScheduledTask], *, actor: Actor, now: datetime) -> None
         )
 
 
-def build_job(task: Task, run: ScheduledTask, connection: redis.Redis) -> BacktickJob:
+def build_job(task: Task, run: ScheduledTask, connection: redis.Redis) -> Job:
     """The rq job of one run, with every option of its task, not yet saved."""
     queue = get_queue(task.queue)
     return BacktickJob.create(
