@@ -221,3 +221,6 @@ LOGGING = {
 # from STATIC_ROOT, filled by collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Times in the admin carry seconds and their zone (backtick_site/formats).
+FORMAT_MODULE_PATH = ["backtick_site.formats"]

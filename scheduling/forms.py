@@ -101,6 +101,11 @@ class ScheduleTaskForm(forms.Form):
             raise ValidationError(
                 "The JSON is nested too deeply.", code="json"
             ) from exc
+        except ValueError as exc:
+            # Python's own limits, such as integers of more than 4300 digits.
+            raise ValidationError(
+                "Enter valid JSON: %(error)s.", params={"error": exc}, code="json"
+            ) from exc
         if not isinstance(value, dict):
             raise ValidationError(
                 "Enter a JSON object, such as {}; got %(kind)s.",

@@ -46,7 +46,7 @@ class ScheduledTask(models.Model):
     kwargs = models.JSONField(default=dict, blank=True)
     queue = models.CharField(max_length=100)
     status = models.CharField(max_length=16, choices=TaskStatus.choices)
-    scheduled_for = models.DateTimeField(help_text="When the run is due (UTC).")
+    scheduled_for = models.DateTimeField(help_text="When the run is due.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -239,7 +240,8 @@ def kwargs_storage_problem(kwargs: dict[str, Any], *, max_chars: int) -> str | N
     """Why ``kwargs`` cannot be stored as they are, or None when they can.
 
     Refuses text that is not valid Unicode (a lone surrogate), NUL characters (which
-    PostgreSQL text cannot hold), nesting deeper than MAX_KWARGS_DEPTH, and more than
+    PostgreSQL text cannot hold), numbers that JSON cannot write (an overflowing 1e999,
+    NaN), nesting deeper than MAX_KWARGS_DEPTH, and more than
     ``max_chars`` characters of JSON. Walks the value without recursion, so a hostile
     depth cannot exhaust the stack.
     """
@@ -260,6 +262,8 @@ def kwargs_storage_problem(kwargs: dict[str, Any], *, max_chars: int) -> str | N
             problem = _text_problem(value)
             if problem:
                 return problem
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "Contains a number out of range (infinite or not a number)."
 
     size = len(json.dumps(kwargs))
     if size > max_chars:

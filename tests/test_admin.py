@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from scheduling.actors import Actor
 from scheduling.models import Interface, ScheduledTask
@@ -90,6 +91,8 @@ def test_admin__django_rq_pages_read_the_json_jobs(admin_client, runs):
         ('{"how_long": 1, "x": "\\ud800"}', "not valid Unicode"),
         ('{"how_long": 1, "x": "\\u0000"}', "NUL character"),
         ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ('{"how_long": 1, "x": 1e999}', "out of range"),
+        ('{"how_long": 1' + "0" * 5000 + "}", "Enter valid JSON"),
     ],
 )
 def test_admin__schedule_form_refuses_kwargs_that_cannot_be_stored(
@@ -118,3 +121,23 @@ def test_admin__schedule_form_refuses_a_time_out_of_range(admin_client):
     assert response.status_code == 200
     assert "Out of the range" in " ".join(response.context["form"].errors["run_times"])
     assert not ScheduledTask.objects.exists()
+
+
+def test_admin__forged_action_selection_is_an_error_message(admin_client, runs):
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "cancel_selected", "_selected_action": ["not-a-uuid"], "index": "0"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        "The selection holds values that are not task ids."
+    ]
+
+
+def test_admin__change_view_shows_times_with_seconds_and_zone(admin_client, runs):
+    page = admin_client.get(f"{CHANGELIST}{runs[0].pk}/change/")
+
+    local = timezone.localtime(runs[0].scheduled_for).strftime("%Y-%m-%d %H:%M:%S")
+    assert local in page.content.decode()

@@ -327,6 +327,8 @@ def raw_post(client, body: str, path="/schedule"):
         ('{"count": 1, "label": "\\ud800"}', "not valid Unicode"),
         ('{"count": 1, "\\ud800": 1}', "not valid Unicode"),
         ('{"count": 1, "label": "a\\u0000b"}', "NUL character"),
+        ('{"count": 1, "extra": {"a": 1e999}}', "out of range"),
+        ('{"count": 1, "extra": {"a": -1e999}}', "out of range"),
         (
             '{"count": 1, "extra": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",
             "deeper than 32",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from ..models import FINAL_STATUSES, Interface, ScheduledTask, TaskStatus
 from ..services import (
     ActionReport,
     cancel_tasks_reported,
+    parse_task_id,
     requeue_tasks,
     reschedule_tasks,
     run_tasks_now,
@@ -101,6 +102,19 @@ class TaskActionsMixin(_ModelAdmin):
         "requeue_selected",
         "stop_selected",
     ]
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        # A selection is only ever made of task ids; anything else is a forged form,
+        # answered with a message rather than a failing UUID lookup.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if any(parse_task_id(value) is None for value in selected):
+            self.message_user(
+                request,
+                "The selection holds values that are not task ids.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     # --- permissions -----------------------------------------------------------------
 
