@@ -31,7 +31,7 @@ def on_failure_callback(
 
 @task(queue="default", timeout=60, result_ttl=600)
 def do_something(*, how_long: int) -> str:
-    """Pretend to work for ``how_long`` seconds."""
+    """Pretend to work for how_long seconds."""
     logger.info("Starting to do something for %s seconds", how_long)
     time.sleep(how_long)
     logger.info("Finished doing something")
@@ -59,7 +59,7 @@ def raise_exception_again() -> None:
 
 @task(queue="default", timeout=30, result_ttl=600)
 def make_request(*, url: str, data: dict | None = None) -> dict[str, Any]:
-    """POST ``data`` as JSON to ``url``; return the answer's status code and size.
+    """POST data as JSON to url; return the answer's status code and size.
 
     Any answer is a result, whatever its status; only a failure to get one (refused
     connection, timeout) fails the task.
