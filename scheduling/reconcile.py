@@ -37,10 +37,16 @@ class ReconcileReport:
     changed: int = 0
 
 
-def reconcile_tasks(*, interface: str = Interface.SCHEDULER) -> ReconcileReport:
-    """Bring every stale pending row in line with its job in Redis; return what was done."""
+def reconcile_tasks(
+    *, interface: str = Interface.SCHEDULER, now: float | None = None
+) -> ReconcileReport:
+    """Bring every stale pending row in line with its job in Redis; return what was done.
+
+    ``now`` (a UNIX time) is when rq's registries count abandoned jobs from; the current
+    time unless a test moves the clock.
+    """
     actor = Actor.system(interface)
-    _clean_abandoned_jobs()
+    _clean_abandoned_jobs(now)
 
     report = ReconcileReport()
     cutoff = timezone.now() - timedelta(seconds=conf.get("BACKTICK_RECONCILE_GRACE"))
@@ -63,10 +69,11 @@ def reconcile_tasks(*, interface: str = Interface.SCHEDULER) -> ReconcileReport:
         last_pk = rows[-1].pk
 
 
-def _clean_abandoned_jobs() -> None:
+def _clean_abandoned_jobs(now: float | None) -> None:
     """Let rq fail or retry jobs whose worker died mid-run, as its own workers would."""
     for name in settings.RQ_QUEUES:
-        StartedJobRegistry(queue=get_queue(name), job_class=BacktickJob).cleanup()
+        registry = StartedJobRegistry(queue=get_queue(name), job_class=BacktickJob)
+        registry.cleanup(timestamp=now)
 
 
 def _heal(rows: list[ScheduledTask], actor: Actor) -> int:

@@ -14,7 +14,7 @@ import time
 from contextlib import suppress
 
 import redis
-from django.db import connections
+from django.db import close_old_connections, connections
 from rq_scheduler import Scheduler
 
 from . import conf, mirror
@@ -151,6 +151,9 @@ class BacktickScheduler(Scheduler):
 
     def tick(self) -> None:
         """One look at the schedule: keep alive, move what is due, heal when it is time."""
+        # A long-running process gets no request cycle to drop a broken or expired
+        # database connection (after a database restart, say); do it here.
+        close_old_connections()
         self.heartbeat()
         if self.acquire_lock():
             try:

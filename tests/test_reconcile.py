@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from scheduling.actors import Actor
 from scheduling.jobs import BacktickJob
@@ -16,9 +20,12 @@ from scheduling.models import (
 )
 from scheduling.reconcile import LOST_ERROR, reconcile_tasks
 from scheduling.redis_keys import get_connection, get_queue
+from scheduling.scheduler import RECONCILE_LOCK_KEY, BacktickScheduler
 from scheduling.services import cancel_tasks
 from scheduling.worker import BacktickWorker
 from tests.factories import make_run
+from tests.helpers import wait_until
+from tests.processes import PROCESS_TIMEOUT, kill_with_its_horses
 
 CREATOR = Actor.command("tests")
 
@@ -120,3 +127,47 @@ def test_reconcile__final_row_is_never_changed(db, status):
     assert (report.checked, report.changed) == (0, 0)
     assert set(ScheduledTask.objects.values_list("status", flat=True)) == {status}
     assert TaskEvent.objects.count() == events_before
+
+
+@override_settings(BACKTICK_RECONCILE_GRACE=0)
+def test_reconcile__run_of_a_worker_killed_mid_run_ends_failed(worker):
+    run = make_run(how_long=60)
+    wait_until(
+        lambda: ScheduledTask.objects.get(pk=run.pk).status == TaskStatus.STARTED,
+        timeout=PROCESS_TIMEOUT,
+        what="the run to start",
+    )
+    kill_with_its_horses(worker.process)
+
+    # rq counts a run as abandoned once its worker's heartbeat has lapsed: an hour on.
+    reconcile_tasks(interface=Interface.COMMAND, now=time.time() + 3600)
+
+    row = ScheduledTask.objects.get(pk=run.pk)
+    assert row.status == TaskStatus.FAILED
+    assert "AbandonedJobError" in row.error
+    event = row.events.first()
+    assert (event.kind, event.actor, event.interface) == ("failed", "system", "command")
+
+
+def test_scheduler__heals_the_mirror_once_per_interval_across_schedulers(
+    transactional_db, redis_db
+):
+    run = make_run(due_in=3600)
+    lose_job(run)
+    ScheduledTask.objects.filter(pk=run.pk).update(
+        scheduled_for=timezone.now() - timedelta(hours=1),
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+    first, second = (
+        BacktickScheduler(connection=redis_db),
+        BacktickScheduler(connection=redis_db),
+    )
+
+    first.reconcile_if_due()
+    second.reconcile_if_due()
+
+    row = ScheduledTask.objects.get(pk=run.pk)
+    assert row.status == TaskStatus.FAILED
+    assert row.error == LOST_ERROR
+    assert row.events.filter(kind="failed", interface="scheduler").count() == 1
+    assert redis_db.get(RECONCILE_LOCK_KEY).decode() == first.name
