@@ -1,11 +1,9 @@
-from datetime import UTC
-
 import django_filters
 from django.core.exceptions import ValidationError
-from django.utils.dateparse import parse_datetime
 from django.utils.encoding import force_str
 from django_filters.fields import IsoDateTimeField
 
+from .datetimes import DatetimeRefused, parse_offset_datetime
 from .models import ScheduledTask, TaskStatus
 
 
@@ -17,21 +15,9 @@ class OffsetIsoDateTimeField(IsoDateTimeField):
             return None
         # Django would give a naive value the current time zone; refuse it instead.
         try:
-            parsed = parse_datetime(force_str(value).strip())
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        if parsed.tzinfo is None:
-            raise ValidationError(
-                "Give the datetime a UTC offset, such as Z or +00:00.", code="naive"
-            )
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError as exc:
-            raise ValidationError(
-                "The datetime is out of range.", code="out_of_range"
-            ) from exc
+            return parse_offset_datetime(force_str(value))
+        except DatetimeRefused as exc:
+            raise ValidationError(str(exc), code=exc.code) from exc
 
 
 class OffsetIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

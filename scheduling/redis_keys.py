@@ -7,6 +7,7 @@ settings at call time so that tests can point the app at another server.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -24,6 +25,11 @@ def _client(url: str) -> Redis:
 
 def get_connection() -> Redis:
     return _client(settings.RQ_QUEUES["default"]["URL"])
+
+
+def queues_of(names: Iterable[str]) -> dict[str, Queue]:
+    """One queue object per distinct name, for loops over many rows of few queues."""
+    return {name: get_queue(name) for name in set(names)}
 
 
 def get_queue(name: str) -> Queue:

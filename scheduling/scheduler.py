@@ -14,11 +14,12 @@ import time
 from contextlib import suppress
 
 import redis
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from rq_scheduler import Scheduler
 
 from . import conf, mirror
 from .jobs import SCHEDULE_KEY, BacktickJob, move_scheduled_jobs
+from .reconcile import reconcile_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +98,6 @@ class BacktickScheduler(Scheduler):
         # One scheduler per interval heals the mirror, however many are running.
         if not self.connection.set(RECONCILE_LOCK_KEY, self.name, ex=interval, nx=True):
             return
-
-        from .reconcile import reconcile_tasks
-
         try:
             report = reconcile_tasks()
         except Exception:
@@ -108,8 +106,6 @@ class BacktickScheduler(Scheduler):
                 extra={"event": "reconcile_failed"},
             )
             return
-        finally:
-            connections.close_all()
         if report.changed:
             logger.info(
                 "Reconcile healed %d rows",

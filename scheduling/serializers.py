@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework import serializers
 
+from .datetimes import DatetimeRefused, parse_offset_datetime
 from .models import ScheduledTask, TaskEvent
 
 
 class OffsetDateTimeField(serializers.Field):
     """An ISO-8601 datetime that must carry its UTC offset; returned in UTC."""
 
-    default_error_messages = {
-        "invalid": "Not an ISO-8601 datetime: {value!r}.",
-        "naive": "{value!r} has no UTC offset; add one, such as Z or +00:00.",
-        "out_of_range": "{value!r} is out of the range of datetimes.",
-    }
+    default_error_messages = {"invalid": "Not an ISO-8601 datetime: {value!r}."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         try:
-            parsed = datetime.fromisoformat(data.strip())
-        except ValueError:
-            self.fail("invalid", value=data)
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            self.fail("naive", value=data)
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError:
-            self.fail("out_of_range", value=data)
+            return parse_offset_datetime(data)
+        except DatetimeRefused as exc:
+            raise serializers.ValidationError(str(exc), code=exc.code) from exc
 
     def to_representation(self, value):
         return value.isoformat()

@@ -32,19 +32,24 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
+def live_database_url() -> str:
+    """A DATABASE_URL for the database this session really uses, test_ prefix included."""
+    assert connection.vendor == "postgresql", "the end-to-end suite runs on PostgreSQL"
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or 5432
+    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
 def worker_env() -> dict[str, str]:
     """The environment of a worker that uses this test run's database and Redis."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (
-        f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    )
-    database_url = (
-        f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": live_database_url(),
         "REDIS_URL": settings.RQ_QUEUES["default"]["URL"],
     }
 

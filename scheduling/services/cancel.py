@@ -16,7 +16,7 @@ from ..actors import Actor
 from ..exceptions import RedisUnavailable
 from ..jobs import SCHEDULE_KEY, BacktickJob
 from ..models import FINAL_STATUSES, ScheduledTask, TaskEvent, TaskStatus
-from ..redis_keys import get_connection, get_queue
+from ..redis_keys import get_connection, queues_of
 from .ids import parse_task_id
 
 logger = logging.getLogger(__name__)
@@ -137,9 +137,10 @@ def _cancel_in_redis(rows: list[ScheduledTask]) -> list[str]:
     script = connection.register_script(CANCEL_SCRIPT)
     ttl = conf.get("BACKTICK_CANCELED_JOB_TTL")
     ended_at = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    queues = queues_of(row.queue for row in rows)
     with connection.pipeline(transaction=False) as pipe:
         for row in rows:
-            queue = get_queue(row.queue)
+            queue = queues[row.queue]
             keys = [
                 BacktickJob.key_for(str(row.id)),
                 SCHEDULE_KEY,
@@ -179,6 +180,7 @@ def _record_canceled(rows: list[ScheduledTask], actor: Actor) -> None:
 
 def _enqueue_dependents(rows: list[ScheduledTask]) -> None:
     connection = get_connection()
+    queues = queues_of(row.queue for row in rows)
     for row in rows:
         job = BacktickJob.fetch(str(row.id), connection=connection)
-        get_queue(row.queue).enqueue_dependents(job)
+        queues[row.queue].enqueue_dependents(job)

@@ -41,7 +41,7 @@ from ..models import (
     TaskEvent,
     TaskStatus,
 )
-from ..redis_keys import get_connection, get_queue
+from ..redis_keys import get_connection, queues_of
 from ..registry import get_task
 from .cancel import Outcome, cancel_tasks
 from .ids import parse_task_id
@@ -229,12 +229,13 @@ def _reschedule_in_redis(rows: list[ScheduledTask], run_at: datetime) -> list[st
         return []
     connection = get_connection()
     script = connection.register_script(RESCHEDULE_SCRIPT)
+    queues = queues_of(row.queue for row in rows)
     with connection.pipeline(transaction=False) as pipe:
         for row in rows:
             keys = [
                 BacktickJob.key_for(str(row.pk)),
                 SCHEDULE_KEY,
-                get_queue(row.queue).key,
+                queues[row.queue].key,
             ]
             script(keys=keys, args=[str(row.pk), run_at.timestamp()], client=pipe)
         return [v.decode() if isinstance(v, bytes) else v for v in pipe.execute()]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from rest_framework.authtoken.models import Token
+
+from tests.processes import live_database_url
 
 from .support import BacktickApi, Stack, Supervisor
 
@@ -32,18 +32,6 @@ def pytest_runtest_makereport(
     if report.failed and supervisor is not None:
         report.sections.append(("backtick process logs", supervisor.log_tails()))
     return report
-
-
-def live_database_url() -> str:
-    """A DATABASE_URL for the database this session really uses, test_ prefix included."""
-    assert connection.vendor == "postgresql", "the end-to-end suite runs on PostgreSQL"
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
 @pytest.fixture
